@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// Characters left as they are in hrefs: RFC 3986 unreserved ones.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Why a client's path was refused before touching anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,9 +99,9 @@ impl SharePath {
 
     /// This path, then each parent up to and including the root.
     pub fn ancestors(&self) -> impl Iterator<Item = SharePath> + '_ {
-        (0..=self.segments.len())
-            .rev()
-            .map(|n| SharePath { segments: self.segments[..n].to_vec() })
+        (0..=self.segments.len()).rev().map(|n| SharePath {
+            segments: self.segments[..n].to_vec(),
+        })
     }
 
     /// Whether `self` is `other` or lies below it.
@@ -172,8 +176,18 @@ mod tests {
 
     #[test]
     fn refuses_dot_dot_in_every_spelling() {
-        for raw in ["/..", "/a/../b", "/%2e%2e", "/%2E%2E/x", "/..%2fetc", "/a/%2e%2e%2f%2e%2e"] {
-            assert!(matches!(SharePath::from_url(raw), Err(PathError::Traversal(_))), "{raw}");
+        for raw in [
+            "/..",
+            "/a/../b",
+            "/%2e%2e",
+            "/%2E%2E/x",
+            "/..%2fetc",
+            "/a/%2e%2e%2f%2e%2e",
+        ] {
+            assert!(
+                matches!(SharePath::from_url(raw), Err(PathError::Traversal(_))),
+                "{raw}"
+            );
         }
         assert_eq!(parse("/...").unwrap(), "/...");
         assert_eq!(parse("/..a").unwrap(), "/..a");
@@ -181,15 +195,27 @@ mod tests {
 
     #[test]
     fn refuses_nul_and_invalid_utf8() {
-        assert!(matches!(SharePath::from_url("/a%00b"), Err(PathError::Nul(_))));
-        assert!(matches!(SharePath::from_url("/%ff"), Err(PathError::InvalidUtf8(_))));
-        assert!(matches!(SharePath::from_url("/%C3"), Err(PathError::InvalidUtf8(_))));
+        assert!(matches!(
+            SharePath::from_url("/a%00b"),
+            Err(PathError::Nul(_))
+        ));
+        assert!(matches!(
+            SharePath::from_url("/%ff"),
+            Err(PathError::InvalidUtf8(_))
+        ));
+        assert!(matches!(
+            SharePath::from_url("/%C3"),
+            Err(PathError::InvalidUtf8(_))
+        ));
     }
 
     #[test]
     fn encodes_every_reserved_character() {
         let path = SharePath::from_decoded("/dir [1]/a #%+?&=é.txt").unwrap();
-        assert_eq!(path.encoded(), "/dir%20%5B1%5D/a%20%23%25%2B%3F%26%3D%C3%A9.txt");
+        assert_eq!(
+            path.encoded(),
+            "/dir%20%5B1%5D/a%20%23%25%2B%3F%26%3D%C3%A9.txt"
+        );
         assert_eq!(SharePath::from_url(&path.encoded()).unwrap(), path);
         assert_eq!(SharePath::root().encoded(), "/");
     }

@@ -1,0 +1,73 @@
+//! `Context`: what every handler needs to know about the server (settings
+//! and permission rules), with the two checks every request passes:
+//! hidden names and permissions.
+
+use crate::command::{Allow, Command};
+use crate::config::Config;
+use crate::error::Error;
+use crate::fs::{self, Kind};
+use crate::permissions::Permissions;
+use crate::share_path::SharePath;
+
+/// Settings and rules for one request.
+pub struct Context {
+    pub config: Config,
+    pub permissions: Permissions,
+}
+
+impl Context {
+    /// Loads the permission rules named by `config`. A file that cannot be
+    /// read or parsed fails closed: every request gets a 500 that says so.
+    pub fn load(config: Config) -> Result<Context, Error> {
+        let permissions = match &config.permissions_file {
+            None => Permissions::default_rules(),
+            Some(file) => {
+                let invalid = |detail: String| Error::Internal {
+                    extra: "the server's permissions file is invalid".into(),
+                    detail: format!("permissions file `{}`: {detail}", file.display()),
+                };
+                let text = fs::read_text(file).map_err(|e| invalid(e.to_string()))?;
+                Permissions::parse(&text).map_err(|e| invalid(e.to_string()))?
+            }
+        };
+        Ok(Context {
+            config,
+            permissions,
+        })
+    }
+
+    /// The commands allowed on `path`.
+    pub fn allowed(&self, path: &SharePath) -> Allow {
+        self.permissions.allowed(path)
+    }
+
+    /// Fails with 403 unless `command` is allowed on `path`.
+    pub fn require(&self, command: Command, path: &SharePath) -> Result<(), Error> {
+        if self.allowed(path).contains(command) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "`{command}` is not allowed on `{path}`"
+            )))
+        }
+    }
+
+    /// Fails with 404 when `path` is or lies under a hidden name and hidden
+    /// names are not shown: to the client such entries do not exist.
+    pub fn require_visible(&self, path: &SharePath) -> Result<(), Error> {
+        if path.is_hidden() && !self.config.show_hidden {
+            Err(Error::NotFound(format!("`{path}` does not exist")))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// What `path` is, or `None` when nothing is there.
+    pub fn kind(&self, path: &SharePath) -> Result<Option<Kind>, Error> {
+        match fs::stat(&self.config.root, path) {
+            Ok(meta) => Ok(Some(meta.kind)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&e, "read", path)),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Text formats of the contract (§6): human sizes and ISO 8601 times, and
+//! the `Content-Disposition` header value for downloads (RFC 6266/5987).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// Size units, each 1024 times the one before.
+const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+
+/// `attr-char` of RFC 5987: what `filename*=` may carry unescaped.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// A byte count in 1024 steps with two decimals: `3.17 KB`.
+pub fn human_size(bytes: u64) -> String {
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}", UNITS[unit])
+}
+
+/// A time in UTC as ISO 8601 with an explicit offset, with microseconds
+/// only when they are not zero: `2019-11-15T23:33:56.430384+00:00`.
+pub fn iso_time(time: SystemTime) -> String {
+    // humantime cannot format times before 1970; clamp them to the epoch.
+    let time = if time < UNIX_EPOCH { UNIX_EPOCH } else { time };
+    let micros = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_micros());
+    let text = if micros == 0 {
+        humantime::format_rfc3339_seconds(time).to_string()
+    } else {
+        humantime::format_rfc3339_micros(time).to_string()
+    };
+    match text.strip_suffix('Z') {
+        Some(stripped) => format!("{stripped}+00:00"),
+        None => text,
+    }
+}
+
+/// `attachment` with the name as a quoted ASCII fallback and, when it
+/// is not plain ASCII, as UTF-8 in `filename*` so any name survives.
+pub fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    if fallback == name {
+        format!("attachment; filename=\"{name}\"")
+    } else {
+        let encoded = utf8_percent_encode(name, ATTR_CHAR);
+        format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn human_sizes_use_1024_steps_and_two_decimals() {
+        assert_eq!(human_size(0), "0.00 bytes");
+        assert_eq!(human_size(1023), "1023.00 bytes");
+        assert_eq!(human_size(1024), "1.00 KB");
+        assert_eq!(human_size(3244), "3.17 KB");
+        assert_eq!(human_size(1024 * 1024), "1.00 MB");
+        assert_eq!(human_size(5 * 1024 * 1024 * 1024), "5.00 GB");
+        assert_eq!(human_size(2048 * 1024 * 1024 * 1024 * 1024), "2048.00 TB");
+    }
+
+    #[test]
+    fn iso_times_carry_microseconds_only_when_present() {
+        let whole = UNIX_EPOCH + Duration::from_secs(1_433_817_478);
+        assert_eq!(iso_time(whole), "2015-06-09T02:37:58+00:00");
+        let fine = UNIX_EPOCH + Duration::from_micros(1_573_860_836_430_384);
+        assert_eq!(iso_time(fine), "2019-11-15T23:33:56.430384+00:00");
+        let nanos = UNIX_EPOCH + Duration::from_nanos(1_573_860_836_000_000_999);
+        assert_eq!(iso_time(nanos), "2019-11-15T23:33:56+00:00");
+        assert_eq!(
+            iso_time(UNIX_EPOCH - Duration::from_secs(5)),
+            "1970-01-01T00:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn content_disposition_keeps_ascii_and_encodes_the_rest() {
+        assert_eq!(
+            content_disposition("a b.txt"),
+            "attachment; filename=\"a b.txt\""
+        );
+        assert_eq!(
+            content_disposition("café \"x\".txt"),
+            "attachment; filename=\"caf_ _x_.txt\"; filename*=UTF-8''caf%C3%A9%20%22x%22.txt"
+        );
+        assert_eq!(
+            content_disposition("日本.txt"),
+            "attachment; filename=\"__.txt\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt"
+        );
+    }
+}

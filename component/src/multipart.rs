@@ -1,0 +1,87 @@
+//! Streaming `multipart/form-data` parsing on a blocking body.
+//!
+//! The parsing itself is the `multer` crate's. It is written for async
+//! streams; our request body is a blocking reader, so the body is offered
+//! as a stream that is always ready, and each future is driven to its end
+//! by [`block_on`] with a no-op waker.
+
+use std::future::Future;
+use std::io::Read;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+
+use crate::http::BodyReader;
+use futures_util::stream::{self, Stream};
+
+/// Bytes pulled from the body per read.
+const READ_SIZE: usize = 256 * 1024;
+
+/// A parser over a blocking body.
+pub struct Multipart {
+    inner: multer::Multipart<'static>,
+}
+
+/// One part: its file name (if any) and a way to read its content.
+pub struct Part<'a> {
+    field: multer::Field<'static>,
+    _parser: std::marker::PhantomData<&'a mut Multipart>,
+}
+
+impl Multipart {
+    /// Starts parsing `body`, whose `Content-Type` is `content_type`.
+    pub fn new(content_type: &str, body: BodyReader) -> Result<Multipart, String> {
+        let boundary = multer::parse_boundary(content_type).map_err(|e| e.to_string())?;
+        Ok(Multipart {
+            inner: multer::Multipart::new(body_stream(body), boundary),
+        })
+    }
+
+    /// The next part, or `None` after the closing boundary.
+    pub fn next_part(&mut self) -> Result<Option<Part<'_>>, String> {
+        let field = block_on(self.inner.next_field()).map_err(|e| e.to_string())?;
+        Ok(field.map(|field| Part {
+            field,
+            _parser: std::marker::PhantomData,
+        }))
+    }
+}
+
+impl Part<'_> {
+    /// The `filename` of the part's `Content-Disposition`, if present.
+    pub fn file_name(&self) -> Option<&str> {
+        self.field.file_name()
+    }
+
+    /// The next piece of content, or `None` at the end of the part.
+    pub fn chunk(&mut self) -> Result<Option<Bytes>, String> {
+        block_on(self.field.chunk()).map_err(|e| e.to_string())
+    }
+}
+
+/// The body as a stream of chunks; a read error ends it with that error.
+fn body_stream(mut body: BodyReader) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
+    stream::poll_fn(move |_| {
+        let mut buf = vec![0; READ_SIZE];
+        match body.read(&mut buf) {
+            Ok(0) => Poll::Ready(None),
+            Ok(n) => {
+                buf.truncate(n);
+                Poll::Ready(Some(Ok(Bytes::from(buf))))
+            }
+            Err(err) => Poll::Ready(Some(Err(err))),
+        }
+    })
+}
+
+/// Runs a future that never waits (every stream here is always ready).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
