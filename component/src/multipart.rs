@@ -61,8 +61,20 @@ impl Part<'_> {
 }
 
 /// The body as a stream of chunks; a read error ends it with that error.
+///
+/// multer pulls from its stream until it is `Pending`, so a stream that is
+/// always ready would be drained into memory whole. This one answers
+/// `Pending` (after waking itself) between chunks: multer then works on
+/// one chunk at a time and memory stays flat.
 fn body_stream(mut body: BodyReader) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
-    stream::poll_fn(move |_| {
+    let mut yielded = false;
+    stream::poll_fn(move |cx| {
+        if yielded {
+            yielded = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        yielded = true;
         let mut buf = vec![0; READ_SIZE];
         match body.read(&mut buf) {
             Ok(0) => Poll::Ready(None),
@@ -75,7 +87,8 @@ fn body_stream(mut body: BodyReader) -> impl Stream<Item = std::io::Result<Bytes
     })
 }
 
-/// Runs a future that never waits (every stream here is always ready).
+/// Runs a future whose streams never wait on anything but themselves:
+/// `Pending` only means "poll again".
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());

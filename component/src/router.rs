@@ -7,6 +7,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::api;
 use crate::archive;
+use crate::assets;
 use crate::command::Command;
 use crate::context::Context;
 use crate::download;
@@ -27,6 +28,8 @@ const API_VERSIONS: [&str; 3] = ["1", "1.0", "1.0.0"];
 pub enum Route {
     /// `GET /api/health`.
     Health,
+    /// `GET /api/assets/[<tag>/]<name>`: a file of the web page itself.
+    Asset { tag: Option<String>, name: String },
     /// `/api/<version>/<path>?<query>`.
     Api { path: SharePath, query: Query },
     /// Any other address: a file download or a directory page.
@@ -78,6 +81,13 @@ impl Route {
         };
         if rest == "health" {
             return Ok(Route::Health);
+        }
+        if let Some(asset) = rest.strip_prefix("assets/") {
+            let (tag, name) = match asset.split_once('/') {
+                Some((tag, name)) => (Some(tag.to_owned()), name.to_owned()),
+                None => (None, asset.to_owned()),
+            };
+            return Ok(Route::Asset { tag, name });
         }
         let (version, path) = rest.split_once('/').unwrap_or((rest, ""));
         if !API_VERSIONS.contains(&version) {
@@ -138,6 +148,13 @@ fn dispatch(ctx: &Context, route: Route, request: &mut Request) -> Result<Respon
     match route {
         Route::Health if request.method.is_read() => Ok(api::health()),
         Route::Health => Err(wrong_method(&request.method, "/api/health")),
+        Route::Asset { tag, name } if request.method.is_read() => {
+            assets::serve(tag.as_deref(), &name, request.header("if-none-match"))
+        }
+        Route::Asset { name, .. } => Err(wrong_method(
+            &request.method,
+            &format!("/api/assets/{name}"),
+        )),
         Route::Api { path, query } => dispatch_api(ctx, &path, &query, request),
         Route::Web { path } => dispatch_web(ctx, &path, request),
     }
@@ -178,7 +195,7 @@ fn dispatch_web(ctx: &Context, path: &SharePath, request: &mut Request) -> Resul
         }
         Kind::File => {
             ctx.require(Command::Download, path)?;
-            download::file(ctx, path)
+            download::file(ctx, path, request)
         }
         Kind::Other => Err(Error::NotFound(format!("`{path}` does not exist"))),
     }
@@ -230,7 +247,7 @@ fn dispatch_api(
     ctx.require(command, path)?;
     match command {
         Command::List => api::list(ctx, path),
-        Command::Download => download::file(ctx, path),
+        Command::Download => download::file(ctx, path, request),
         Command::Info => api::info(ctx, path),
         Command::Checksum => {
             api::checksum(ctx, path, query.get("match").or_else(|| query.get("check")))
@@ -376,6 +393,58 @@ mod tests {
                 path: SharePath::from_decoded("/apix/y").unwrap()
             }
         );
+    }
+
+    #[test]
+    fn assets_route_before_the_version_check() {
+        assert_eq!(
+            Route::parse("/api/assets/0123abcd/app.js?v=1").unwrap(),
+            Route::Asset {
+                tag: Some("0123abcd".into()),
+                name: "app.js".into()
+            }
+        );
+        assert_eq!(
+            Route::parse("/api/assets/index.css").unwrap(),
+            Route::Asset {
+                tag: None,
+                name: "index.css".into()
+            }
+        );
+        // Only under `/api/`: a shared file called `app.js` still downloads.
+        assert!(matches!(
+            Route::parse("/assets/x/app.js").unwrap(),
+            Route::Web { .. }
+        ));
+    }
+
+    #[test]
+    fn assets_are_served_or_404_as_json() {
+        let ctx = test_context();
+        let ok = handle(&ctx, Request::new(Method::Get, &assets::url("app.js")));
+        assert_eq!(ok.status, 200);
+        assert_eq!(
+            ok.header("content-type"),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert!(ok.header("cache-control").unwrap().contains("immutable"));
+        let head = handle(&ctx, Request::new(Method::Head, &assets::url("index.css")));
+        assert_eq!(head.status, 200);
+        let missing = handle(&ctx, Request::new(Method::Get, "/api/assets/abc/nope.js"));
+        assert_eq!(missing.status, 404);
+        assert_eq!(missing.header("content-type"), Some("application/json"));
+        let post = handle(&ctx, Request::new(Method::Post, &assets::url("app.js")));
+        assert_eq!(post.status, 400);
+    }
+
+    /// A context over a folder that the asset route never reads.
+    fn test_context() -> Context {
+        let config = crate::config::Config::from_vars(
+            Vec::new(),
+            Some("/nonexistent-httpuploader-root".into()),
+        )
+        .unwrap();
+        Context::load(config).unwrap()
     }
 
     #[test]

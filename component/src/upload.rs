@@ -62,14 +62,14 @@ fn raw(
     let mut temp =
         TempFile::create_in(root, &path.parent()).map_err(|e| Error::io(&e, "upload", path))?;
     let mut body = request.take_body();
-    let (received, digest) = pump(&mut body, &mut temp, path)?;
+    let (received, digest) = pump(&mut body, &mut temp, path, expected.is_some())?;
     if let Some(declared) = declared.filter(|d| *d != received) {
         return Err(cut_off(
             path,
             &format!("{received} of {declared} bytes arrived"),
         ));
     }
-    check_digest(path, expected, &digest)?;
+    check_digest(path, expected, digest.as_deref())?;
     temp.commit(root, path)
         .map_err(|e| Error::io(&e, "save", path))?;
     Ok(Response::no_content())
@@ -123,8 +123,8 @@ pub fn multipart(
         }
         let mut temp = TempFile::create_in(&ctx.config.root, dir)
             .map_err(|e| Error::io(&e, "upload", &target))?;
-        let (_, digest) = pump(&mut reader, &mut temp, &target)?;
-        check_digest(&target, expected, &digest)?;
+        let (_, digest) = pump(&mut reader, &mut temp, &target, expected.is_some())?;
+        check_digest(&target, expected, digest.as_deref())?;
         saved.push((temp, target));
     }
     for (temp, target) in saved {
@@ -169,26 +169,27 @@ impl Read for PartReader<'_, '_> {
     }
 }
 
-/// Copies `body` into `temp`, hashing as it goes; returns the byte count
-/// and the SHA-256 hex. A read failure means the body was cut off.
+/// Copies `body` into `temp`; returns the byte count and, when `hash`,
+/// the SHA-256 hex (hashing costs more than the copy, so only on demand).
+/// A read failure means the body was cut off.
 fn pump(
     body: &mut dyn Read,
     temp: &mut TempFile,
     path: &SharePath,
-) -> Result<(u64, String), Error> {
-    let mut hasher = Sha256::new();
+    hash: bool,
+) -> Result<(u64, Option<String>), Error> {
+    let mut hasher = hash.then(Sha256::new);
     let mut buf = vec![0; CHUNK];
     let mut total = 0u64;
     loop {
-        let n = body
-            .read(&mut buf)
-            .map_err(|e| cut_off(path, &e.to_string()))?;
+        let n = body.read(&mut buf).map_err(|e| cut_off(path, &e.to_string()))?;
         if n == 0 {
-            return Ok((total, fs::hex(&hasher.finalize())));
+            return Ok((total, hasher.map(|h| fs::hex(&h.finalize()))));
         }
-        hasher.update(&buf[..n]);
-        temp.write_all(&buf[..n])
-            .map_err(|e| Error::io(&e, "write", path))?;
+        if let Some(hasher) = &mut hasher {
+            hasher.update(&buf[..n]);
+        }
+        temp.write_all(&buf[..n]).map_err(|e| Error::io(&e, "write", path))?;
         total += n as u64;
     }
 }
@@ -216,9 +217,9 @@ fn parse_checksum(value: &str, path: &SharePath) -> Result<String, Error> {
     }
 }
 
-fn check_digest(path: &SharePath, expected: Option<&str>, actual: &str) -> Result<(), Error> {
-    match expected {
-        Some(expected) if expected != actual => Err(Error::BadRequest(format!(
+fn check_digest(path: &SharePath, expected: Option<&str>, actual: Option<&str>) -> Result<(), Error> {
+    match (expected, actual) {
+        (Some(expected), Some(actual)) if expected != actual => Err(Error::BadRequest(format!(
             "checksum mismatch for `{path}`: expected {expected}, received {actual}; nothing was saved"
         ))),
         _ => Ok(()),
