@@ -73,6 +73,11 @@ impl Error {
                 Error::InsufficientStorage(format!("no space left to {action} `{path}`"))
             }
             io::ErrorKind::AlreadyExists => Error::BadRequest(format!("`{path}` already exists")),
+            // Reading `file.txt/x` finds nothing; creating under a file is
+            // a mistake in the request.
+            io::ErrorKind::NotADirectory if action == "read" => {
+                Error::NotFound(format!("`{path}` does not exist"))
+            }
             io::ErrorKind::NotADirectory => {
                 Error::BadRequest(format!("a part of `{path}` is not a directory"))
             }
