@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod assets;
 pub mod command;
 pub mod config;
 pub mod context;

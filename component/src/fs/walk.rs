@@ -80,8 +80,9 @@ pub fn archive_entry(root: &Path, path: &SharePath) -> io::Result<ArchiveEntry> 
 ///
 /// The walk yields an error, and should then be abandoned, when a
 /// directory cannot be read or an entry vanishes while it is walked: an
-/// archive must not silently miss what it was asked to hold. Entries left
-/// out by the rules above are logged to stderr with their share path.
+/// archive must not silently miss what it was asked to hold. Symlinks that
+/// are not followed, special files and non-UTF-8 names are logged to
+/// stderr, with their share path, as they are left out.
 pub fn walk(root: &Path, dir: &SharePath, show_hidden: bool) -> io::Result<Walk> {
     let real = resolve(root, dir)?.ok_or_else(|| {
         io::Error::new(
@@ -191,7 +192,7 @@ impl Walk {
                 Ok(None) => return Ok(Visit::Skip("a symlink that leads out of the root".into())),
                 Err(err) => {
                     return Ok(Visit::Skip(format!(
-                        "a symlink that cannot be followed ({err})"
+                        "a symlink that cannot be followed inside the root ({err})"
                     )));
                 }
             };
@@ -200,7 +201,7 @@ impl Walk {
                 // Under WASI, the sandbox's refusal lands here.
                 Err(err) => {
                     return Ok(Visit::Skip(format!(
-                        "a symlink that cannot be followed ({err})"
+                        "a symlink that cannot be followed inside the root ({err})"
                     )));
                 }
             }
@@ -229,8 +230,13 @@ fn child_names(root: &Path, dir: &SharePath, show_hidden: bool) -> io::Result<Ve
         let name = match entry?.file_name().into_string() {
             Ok(name) => name,
             Err(raw) => {
+                let parent = if dir.is_root() {
+                    String::new()
+                } else {
+                    dir.to_string()
+                };
                 let shown = raw.to_string_lossy();
-                eprintln!("httpuploader: archive: left out `{dir}/{shown}`: its name is not UTF-8");
+                eprintln!("httpuploader: archive: left out `{parent}/{shown}`: not a UTF-8 name");
                 continue;
             }
         };
