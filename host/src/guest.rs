@@ -1,0 +1,342 @@
+//! The embedded server component and how each request runs in it.
+//!
+//! At start, [`Guest::new`] compiles the component that `build.rs` embedded
+//! and links it once into a [`ProxyPre`]. Each request then follows the
+//! steps of `wasmtime-wasi-http`'s own host example:
+//!
+//! 1. wait for one of [`MAX_IN_FLIGHT_REQUESTS`] permits;
+//! 2. build a fresh [`Store`] whose WASI context preopens the shared folder
+//!    at [`GUEST_ROOT`] (and the permissions snapshot, if any) and passes the
+//!    settings as environment variables;
+//! 3. instantiate and call `wasi:http/incoming-handler.handle` in a task of
+//!    its own, so the guest can keep streaming the body after the head;
+//! 4. await the head through the response outparam. A guest that traps or
+//!    never sets a response gets a plain 500; the server keeps running.
+
+use crate::permissions;
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode, header};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tracing::Instrument;
+use wasmtime::component::{Component, Linker, Resource, ResourceTable};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    StoreLimits, StoreLimitsBuilder,
+};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+/// The server component, built by `build.rs` and embedded in the binary.
+static COMPONENT_WASM: &[u8] = include_bytes!(env!("HTTPUPLOADER_COMPONENT_WASM"));
+
+/// Requests handled at the same time; more wait for a permit. Each one holds
+/// a guest instance (and so a pool slot) until its body is written.
+pub const MAX_IN_FLIGHT_REQUESTS: u32 = 64;
+
+/// The most linear memory one guest instance may grow to.
+const MAX_GUEST_MEMORY_BYTES: usize = 128 << 20;
+
+/// Core wasm instances one component instance may hold (the Rust module
+/// plus the component's small shim and adapter modules, with room to spare).
+const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+
+/// Linear memories one component instance may hold.
+const MEMORIES_PER_COMPONENT: u32 = 2;
+
+/// Tables one component instance may hold.
+const TABLES_PER_COMPONENT: u32 = 4;
+
+/// Where the shared folder appears inside the guest.
+pub const GUEST_ROOT: &str = "/srv";
+
+/// Environment variable naming the served root's guest path.
+const ENV_ROOT: &str = "HTTPUPLOADER_ROOT";
+
+/// Environment variable set to `1` when hidden files are shown.
+const ENV_SHOW_HIDDEN: &str = "HTTPUPLOADER_SHOW_HIDDEN";
+
+/// Environment variable naming the permissions file's guest path.
+const ENV_CONFIG: &str = "HTTPUPLOADER_CONFIG";
+
+/// The body sent when the guest fails before answering.
+const INTERNAL_ERROR_BODY: &str = "internal server error\n";
+
+/// What the guest is given on every request.
+#[derive(Debug)]
+pub struct GuestSettings {
+    /// The shared folder on the host, preopened read-write at [`GUEST_ROOT`].
+    pub root: PathBuf,
+    /// Whether hidden names are listed and served.
+    pub show_hidden: bool,
+    /// The permissions snapshot directory, preopened read-only at
+    /// [`permissions::GUEST_DIR`].
+    pub permissions_dir: Option<PathBuf>,
+}
+
+/// The compiled component, ready to handle requests.
+pub struct Guest {
+    pre: ProxyPre<HostState>,
+    settings: GuestSettings,
+    /// Environment variables for every instance, computed once.
+    env: Vec<(&'static str, String)>,
+    /// Caps the number of live instances at [`MAX_IN_FLIGHT_REQUESTS`].
+    in_flight: Arc<Semaphore>,
+}
+
+impl Guest {
+    /// Compiles the embedded component and pre-instantiates it.
+    pub fn new(settings: GuestSettings) -> Result<Guest> {
+        let engine = new_engine()?;
+        let compiling = Instant::now();
+        let component = Component::new(&engine, COMPONENT_WASM)
+            .map_err(into_anyhow)
+            .context("cannot compile the embedded component")?;
+        tracing::debug!(
+            "component compiled in {} ms",
+            compiling.elapsed().as_millis()
+        );
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(into_anyhow)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(into_anyhow)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(ProxyPre::new)
+            .map_err(into_anyhow)
+            .context("the embedded component does not fit the wasi:http/proxy world")?;
+
+        let mut env = vec![(ENV_ROOT, GUEST_ROOT.to_owned())];
+        if settings.show_hidden {
+            env.push((ENV_SHOW_HIDDEN, "1".to_owned()));
+        }
+        if settings.permissions_dir.is_some() {
+            env.push((ENV_CONFIG, permissions::guest_file()));
+        }
+        let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT_REQUESTS as usize));
+        Ok(Guest {
+            pre,
+            settings,
+            env,
+            in_flight,
+        })
+    }
+
+    /// Runs one request through a fresh instance; never fails, a guest
+    /// failure becomes a 500.
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<HyperOutgoingBody> {
+        let permit = Arc::clone(&self.in_flight)
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+
+        // Build the instance's world: store, request and response outparam.
+        let (sender, receiver) = oneshot::channel();
+        let prepared = self.new_store().and_then(|mut store| {
+            let mut http = store.data_mut().http();
+            let request = http.new_incoming_request(Scheme::Http, request)?;
+            let outparam = http.new_response_outparam(sender)?;
+            Ok((store, request, outparam))
+        });
+        let (store, request, outparam) = match prepared {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                tracing::error!("cannot prepare the guest: {err:#}");
+                return internal_error();
+            }
+        };
+
+        // The guest runs in its own task: after setting the head it still
+        // writes the body. It logs its own failure, before or after the head.
+        let run = run_guest(self.pre.clone(), store, request, outparam, permit);
+        tokio::spawn(run.in_current_span());
+
+        match receiver.await {
+            Ok(Ok(response)) => response,
+            Ok(Err(code)) => {
+                tracing::error!("guest answered with an error: {code:?}");
+                internal_error()
+            }
+            Err(_) => {
+                tracing::error!("no response from the guest; answering 500");
+                internal_error()
+            }
+        }
+    }
+
+    /// A store whose WASI context grants the shared folder and settings.
+    fn new_store(&self) -> wasmtime::Result<Store<HostState>> {
+        let mut wasi = WasiCtxBuilder::new();
+        // Each preopen captures this setting, so it must come first. File
+        // I/O then runs on the current thread: 2-3x faster downloads.
+        wasi.allow_blocking_current_thread(true);
+        wasi.inherit_stderr()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .envs(&self.env);
+        wasi.preopened_dir(&self.settings.root, GUEST_ROOT, FsPerms::ReadWrite)?;
+        if let Some(dir) = &self.settings.permissions_dir {
+            wasi.preopened_dir(dir, permissions::GUEST_DIR, FsPerms::ReadOnly)?;
+        }
+
+        let state = HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: NoOutgoingHttp,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(MAX_GUEST_MEMORY_BYTES)
+                .build(),
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|state| &mut state.limits);
+        Ok(store)
+    }
+}
+
+/// Instantiates the component in `store` and calls its handler, logging a
+/// trap; the store (and its pool slot) is gone before the permit is.
+async fn run_guest(
+    pre: ProxyPre<HostState>,
+    mut store: Store<HostState>,
+    request: Resource<HostIncomingRequest>,
+    outparam: Resource<HostResponseOutparam>,
+    permit: OwnedSemaphorePermit,
+) {
+    let result = async {
+        let proxy = pre.instantiate_async(&mut store).await?;
+        let handler = proxy.wasi_http_incoming_handler();
+        handler.call_handle(&mut store, request, outparam).await
+    }
+    .await;
+    drop(store);
+    drop(permit);
+    if let Err(err) = result {
+        tracing::error!("guest failed: {err:?}");
+    }
+}
+
+/// An engine with the pooling allocator sized for [`MAX_IN_FLIGHT_REQUESTS`]
+/// instances, or the on-demand allocator where the pool cannot be reserved.
+fn new_engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.allocation_strategy(pooling_config());
+    // Compiling takes most of the start-up time; wasmtime's cache (in the
+    // user's cache directory, keyed by the wasm and the engine settings)
+    // turns it into a file read after the first run.
+    match Cache::new(CacheConfig::new()) {
+        Ok(cache) => {
+            config.cache(Some(cache));
+        }
+        Err(err) => tracing::debug!("compiling without a cache: {err:#}"),
+    }
+    match Engine::new(&config) {
+        Ok(engine) => Ok(engine),
+        Err(err) => {
+            tracing::warn!("pooling allocator unavailable, allocating on demand: {err:#}");
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            Engine::new(&config)
+                .map_err(into_anyhow)
+                .context("cannot create the wasm engine")
+        }
+    }
+}
+
+/// Pool limits: one component instance per permitted request.
+fn pooling_config() -> PoolingAllocationConfig {
+    let slots = MAX_IN_FLIGHT_REQUESTS;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(slots * MEMORIES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .total_tables(slots * TABLES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .total_stacks(slots)
+        .max_memory_size(MAX_GUEST_MEMORY_BYTES);
+    pool
+}
+
+/// A small plain-text 500, for when the guest gave no response.
+fn internal_error() -> Response<HyperOutgoingBody> {
+    plain_text(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_ERROR_BODY)
+}
+
+/// A response the host writes itself: a status and a short text.
+pub fn plain_text(status: StatusCode, text: &'static str) -> Response<HyperOutgoingBody> {
+    let body = Full::new(Bytes::from_static(text.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Keeps the whole chain of a wasmtime error in an anyhow error.
+fn into_anyhow(err: wasmtime::Error) -> anyhow::Error {
+    anyhow::Error::from_boxed(err.into())
+}
+
+/// The per-request data of a [`Store`].
+struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: NoOutgoingHttp,
+    limits: StoreLimits,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// `wasi:http` hooks that refuse every outgoing request: the file server
+/// never calls out, and this build has no HTTP client.
+struct NoOutgoingHttp;
+
+impl WasiHttpHooks for NoOutgoingHttp {
+    fn send_request(
+        &mut self,
+        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<wasmtime_wasi_http::WasiBody>,
+                    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+                )>,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
