@@ -232,8 +232,10 @@
   /** Entries: { name, kind: 'dir'|'file', bytes, mtime, time, href, links }. */
   let entries = [];
 
+  /** The href of an entry (html.rs `entry_href`): `/api/` belongs to the server. */
   function entryHref(kind, name) {
-    const path = encodePath(joinPath(dir, name));
+    const full = joinPath(dir, name);
+    const path = full === '/api' || full.startsWith('/api/') ? `${API}${encodePath(full)}` : encodePath(full);
     return kind === 'dir' ? `${path}/` : path;
   }
 
@@ -842,8 +844,8 @@
     item.retry.hidden = !(item.state === 'failed' || item.state === 'cancelled');
     item.error.hidden = item.state !== 'failed';
     const kind = item.state === 'done' ? 'check' : item.state === 'failed' ? 'alert' : kindOf(item.file.name);
-    const use = item.icon.firstChild;
-    use.setAttribute('href', `${sprite}#${kind}`);
+    item.icon.setAttribute('class', kind === 'check' || kind === 'alert' ? 'icon' : `icon icon-${kind}`);
+    item.icon.firstChild.setAttribute('href', `${sprite}#${kind}`);
   }
 
   function pump() {

@@ -41,6 +41,19 @@ fn dir_href(path: &SharePath) -> String {
     }
 }
 
+/// The href of an entry shown in a listing. `/api/` belongs to the server
+/// (contract §1), so an entry under a top-level `api` is reached through
+/// the API instead: a folder's JSON listing, a file's download.
+fn entry_href(path: &SharePath, is_dir: bool) -> String {
+    let under_api = path.segments().first().is_some_and(|s| s == "api");
+    match (under_api, is_dir) {
+        (true, true) => format!("{LINK_PREFIX}{}/", path.encoded()),
+        (true, false) => format!("{LINK_PREFIX}{}", path.encoded()),
+        (false, true) => dir_href(path),
+        (false, false) => path.encoded(),
+    }
+}
+
 /// The page frame around `main`; `body_attrs` go on `<body>`.
 fn page(title: &str, body_attrs: &str, main: &str) -> String {
     format!(
@@ -191,7 +204,7 @@ fn dir_row(dir: &Entry) -> String {
          <td class=\"size\"><span class=\"kind-word\">Folder</span></td>{time}\
          <td class=\"actions\"></td></tr>\n",
         name = escape(&dir.name),
-        href = dir_href(&dir.path),
+        href = entry_href(&dir.path, true),
         icon = icon("folder"),
         time = time_cell(dir),
     )
@@ -199,7 +212,7 @@ fn dir_row(dir: &Entry) -> String {
 
 fn file_row(file: &Entry) -> String {
     let name = escape(&file.name);
-    let href = file.path.encoded();
+    let href = entry_href(&file.path, false);
     let download = if file.allow.contains(Command::Download) {
         format!(
             "<a class=\"icon-btn\" href=\"{href}\" download aria-label=\"Download {name}\" title=\"Download\">{}</a>",
@@ -259,8 +272,8 @@ fn upload_form(path: &SharePath, allow: Allow) -> String {
          {icon}<div class=\"drop-text\"><h2 id=\"upload-title\">Upload files</h2>\
          <p class=\"js-only drop-hint\">Drop files or folders here, or choose them.</p></div>\
          <div class=\"pickers\">\
-         <label class=\"btn primary\" for=\"file-input\">Choose files</label>\
          <input type=\"file\" id=\"file-input\" name=\"file\" multiple aria-describedby=\"upload-title\">\
+         <label class=\"btn primary\" for=\"file-input\">Choose files</label>\
          {folder_button}\
          <button type=\"submit\" class=\"btn primary no-js-only\">Upload</button>\
          </div></form>\n",
@@ -429,6 +442,23 @@ mod tests {
             assert!(href.starts_with('/') || href.starts_with('#'), "{href}");
             assert!(!href.contains(' '), "{href}");
         }
+    }
+
+    #[test]
+    fn a_top_level_api_entry_is_linked_through_the_api() {
+        let page = listing_page(&listing(
+            "/",
+            Allow::ALL,
+            vec![entry("/api", 0, Allow::ALL), entry("/apis", 0, Allow::ALL)],
+            vec![entry("/api.txt", 1, Allow::ALL)],
+        ));
+        let links = hrefs(&page);
+        assert!(links.contains(&"/api/1.0.0/api/"), "{links:?}");
+        assert!(links.contains(&"/apis/"), "{links:?}");
+        assert!(links.contains(&"/api.txt"), "{links:?}");
+        assert!(!links.contains(&"/api/"), "{links:?}");
+        let file = entry_href(&SharePath::from_decoded("/api").unwrap(), false);
+        assert_eq!(file, "/api/1.0.0/api");
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod rawclient;
 mod server;
 pub mod snapshot;
 mod tree;
+pub mod wire;
 
 pub use http::{Client, Response};
 pub use server::{

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -33,13 +34,20 @@ pub enum Entry {
 pub type Snapshot = BTreeMap<String, Entry>;
 
 /// Records every entry under `dir` (hidden ones included), without
-/// following symlinks.
+/// following symlinks. An entry that vanishes while it is being recorded
+/// (a temp file the server is removing) is left out.
 pub fn snapshot(dir: &Path) -> Snapshot {
     let mut entries = Snapshot::new();
     let mut pending = vec![(dir.to_owned(), String::new())];
     while let Some((path, relative)) = pending.pop() {
-        let listing =
-            fs::read_dir(&path).unwrap_or_else(|e| panic!("list {}: {e}", path.display()));
+        let listing = match fs::read_dir(&path) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !relative.is_empty() => {
+                entries.remove(&relative);
+                continue;
+            }
+            Err(e) => panic!("list {}: {e}", path.display()),
+        };
         for item in listing {
             let item = item.expect("read a directory entry");
             let name = item.file_name().to_string_lossy().into_owned();
@@ -49,25 +57,40 @@ pub fn snapshot(dir: &Path) -> Snapshot {
                 format!("{relative}/{name}")
             };
             let full = item.path();
-            let meta = fs::symlink_metadata(&full).expect("lstat an entry");
-            let entry = if meta.file_type().is_symlink() {
-                Entry::Link(fs::read_link(&full).expect("read a symlink"))
-            } else if meta.is_dir() {
-                pending.push((full, rel.clone()));
-                Entry::Dir
-            } else if meta.is_file() {
-                let content = fs::read(&full).expect("read a file");
-                Entry::File {
-                    len: content.len() as u64,
-                    sha256: sha256_hex(&content),
+            if let Some(entry) = record(&full) {
+                if entry == Entry::Dir {
+                    pending.push((full, rel.clone()));
                 }
-            } else {
-                Entry::Other
-            };
-            entries.insert(rel, entry);
+                entries.insert(rel, entry);
+            }
         }
     }
     entries
+}
+
+/// One entry, or `None` if it is gone.
+fn record(full: &Path) -> Option<Entry> {
+    let gone = |e: io::Error| {
+        assert!(
+            e.kind() == io::ErrorKind::NotFound,
+            "read {}: {e}",
+            full.display()
+        );
+    };
+    let meta = fs::symlink_metadata(full).map_err(gone).ok()?;
+    Some(if meta.file_type().is_symlink() {
+        Entry::Link(fs::read_link(full).map_err(gone).ok()?)
+    } else if meta.is_dir() {
+        Entry::Dir
+    } else if meta.is_file() {
+        let content = fs::read(full).map_err(gone).ok()?;
+        Entry::File {
+            len: content.len() as u64,
+            sha256: sha256_hex(&content),
+        }
+    } else {
+        Entry::Other
+    })
 }
 
 /// Whether `name` is an upload temp file name.
@@ -75,12 +98,32 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
 }
 
-/// Every upload temp file anywhere under `dir` (symlinks not followed).
+/// Every upload temp file anywhere under `dir` (symlinks not followed;
+/// contents not read), as paths relative to `dir`.
 pub fn temp_files(dir: &Path) -> Vec<String> {
-    snapshot(dir)
-        .into_keys()
-        .filter(|path| is_temp_name(path.rsplit('/').next().unwrap_or_default()))
-        .collect()
+    let mut found = Vec::new();
+    let mut pending = vec![(dir.to_owned(), String::new())];
+    while let Some((path, relative)) = pending.pop() {
+        let Ok(listing) = fs::read_dir(&path) else {
+            // Gone while we looked (or never there): nothing in it.
+            continue;
+        };
+        for item in listing.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let rel = if relative.is_empty() {
+                name.clone()
+            } else {
+                format!("{relative}/{name}")
+            };
+            if is_temp_name(&name) {
+                found.push(rel);
+            } else if item.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push((item.path(), rel));
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// The names directly in `dir`, sorted (hidden ones included).
