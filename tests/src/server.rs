@@ -495,6 +495,17 @@ impl Deref for Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // Only the child we started, by its own PID; it may already be gone.
+        // SIGTERM first, so the host removes its permissions snapshot; then
+        // SIGKILL if it has not exited within a couple of seconds.
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
