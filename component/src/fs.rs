@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::share_path::SharePath;
 
+#[cfg(target_os = "wasi")]
+mod wasi_file;
 mod write;
 pub use write::{
     TempFile, copy_file, copy_stream, copy_tree, create_dir_all, is_temp_name, remove, rename,

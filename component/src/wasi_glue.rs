@@ -134,12 +134,10 @@ fn send(response: Response, out: ResponseOutparam, head_only: bool) {
     let _ = outgoing.set_status_code(response.status);
     let body = outgoing.body().expect("the response body is taken once");
     ResponseOutparam::set(out, Ok(outgoing));
-    if !head_only {
-        if let Err(err) = write_body(&body, response.body) {
-            // The head is out; the client sees a cut-off body.
-            eprintln!("httpuploader: response body cut off: {err}");
-            return;
-        }
+    if !head_only && let Err(err) = write_body(&body, response.body) {
+        // The head is out; the client sees a cut-off body.
+        eprintln!("httpuploader: response body cut off: {err}");
+        return;
     }
     let _ = OutgoingBody::finish(body, None);
 }

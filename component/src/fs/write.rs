@@ -7,7 +7,7 @@
 //! nothing behind, and an existing file of that name is never touched.
 
 use std::collections::hash_map::RandomState;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::hash::BuildHasher;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -28,10 +28,27 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
 }
 
+/// The writable file behind a [`TempFile`]: see `wasi_file.rs` for why
+/// WASI writes go through `wasi:filesystem` directly.
+#[cfg(target_os = "wasi")]
+type Sink = super::wasi_file::WasiFile;
+#[cfg(not(target_os = "wasi"))]
+type Sink = File;
+
+#[cfg(target_os = "wasi")]
+fn create_new(path: &Path) -> io::Result<Sink> {
+    Sink::create_new(path)
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn create_new(path: &Path) -> io::Result<Sink> {
+    fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
+
 /// A file being written under a temporary name; removed on drop unless
 /// committed.
 pub struct TempFile {
-    file: File,
+    file: Sink,
     path: PathBuf,
     committed: bool,
 }
@@ -42,7 +59,7 @@ impl TempFile {
         let dir = dir.under(root);
         loop {
             let path = dir.join(format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", unique()));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            match create_new(&path) {
                 Ok(file) => {
                     return Ok(TempFile {
                         file,

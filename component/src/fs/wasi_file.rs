@@ -1,0 +1,83 @@
+//! New files written through `wasi:filesystem` itself, for [`TempFile`].
+//!
+//! Rust's `std::fs::File::write` on WASI goes through the C library's
+//! stream path, which reports every failure as a generic I/O error; the
+//! positioned `descriptor.write` keeps the real error code, so a full disk
+//! is told apart (507) from other failures (500).
+//!
+//! [`TempFile`]: super::TempFile
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use wasi::filesystem::preopens::get_directories;
+use wasi::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
+
+/// A file opened for writing at a running offset.
+pub struct WasiFile {
+    descriptor: Descriptor,
+    offset: u64,
+}
+
+impl WasiFile {
+    /// Creates `path`, which must not exist, under the preopen holding it.
+    pub fn create_new(path: &Path) -> io::Result<WasiFile> {
+        let (dir, relative) = preopen_for(path)?;
+        let descriptor = dir
+            .open_at(
+                PathFlags::empty(),
+                &relative,
+                OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+                DescriptorFlags::WRITE,
+            )
+            .map_err(to_io)?;
+        Ok(WasiFile { descriptor, offset: 0 })
+    }
+
+    /// Flushes the content to the disk.
+    pub fn sync_all(&self) -> io::Result<()> {
+        self.descriptor.sync().map_err(to_io)
+    }
+}
+
+impl Write for WasiFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.descriptor.write(buf, self.offset).map_err(to_io)?;
+        self.offset += written;
+        Ok(usize::try_from(written).unwrap_or(buf.len()))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The preopened directory that holds `path` (the longest match), and
+/// `path` relative to it.
+fn preopen_for(path: &Path) -> io::Result<(Descriptor, String)> {
+    let mut best: Option<(Descriptor, String, usize)> = None;
+    for (descriptor, root) in get_directories() {
+        let Ok(rest) = path.strip_prefix(&root) else { continue };
+        let depth = Path::new(&root).components().count();
+        if best.as_ref().is_none_or(|(_, _, d)| depth > *d) {
+            best = Some((descriptor, rest.to_string_lossy().into_owned(), depth));
+        }
+    }
+    best.map(|(descriptor, rest, _)| (descriptor, rest))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no preopened directory holds it"))
+}
+
+fn to_io(code: ErrorCode) -> io::Error {
+    let kind = match code {
+        ErrorCode::InsufficientSpace => io::ErrorKind::StorageFull,
+        ErrorCode::Quota => io::ErrorKind::QuotaExceeded,
+        ErrorCode::Access | ErrorCode::NotPermitted => io::ErrorKind::PermissionDenied,
+        ErrorCode::Exist => io::ErrorKind::AlreadyExists,
+        ErrorCode::NoEntry => io::ErrorKind::NotFound,
+        ErrorCode::NotDirectory => io::ErrorKind::NotADirectory,
+        ErrorCode::ReadOnly => io::ErrorKind::ReadOnlyFilesystem,
+        ErrorCode::FileTooLarge => io::ErrorKind::FileTooLarge,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, format!("{code:?}"))
+}
