@@ -50,9 +50,10 @@ cargo clippy -p httpuploader-component --target wasm32-wasip2 --release -- -D wa
 step "cargo test --release --workspace (unit tests and end-to-end tests)"
 cargo test --release --workspace
 
-# --- Later steps go here -------------------------------------------------
-# - browser tests of the web page (issue 5)
-# - the benchmark in quick mode (issue 6)
-# -------------------------------------------------------------------------
+step "browser tests of the web page (Debian's chromium + playwright-core)"
+tests/browser/run.sh
+
+step "benchmark, quick mode (our server only; keeps the script from rotting)"
+tests/bench/bench.sh --quick
 
 step "all checks passed"

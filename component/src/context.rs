@@ -52,6 +52,17 @@ impl Context {
         }
     }
 
+    /// Fails with 403 when a tree operation on `path` would reach a
+    /// section below it that does not allow `command`.
+    pub fn require_tree(&self, command: Command, path: &SharePath) -> Result<(), Error> {
+        match self.permissions.denied_below(path, command) {
+            None => Ok(()),
+            Some(inner) => Err(Error::Forbidden(format!(
+                "`{command}` of `{path}` is not allowed: `{inner}` inside it does not allow `{command}`"
+            ))),
+        }
+    }
+
     /// Fails with 404 when `path` is or lies under a hidden name and hidden
     /// names are not shown: to the client such entries do not exist.
     pub fn require_visible(&self, path: &SharePath) -> Result<(), Error> {

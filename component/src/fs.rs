@@ -73,6 +73,16 @@ pub fn stat(root: &Path, path: &SharePath) -> io::Result<Meta> {
     fs::metadata(path.under(root)).map(|m| Meta::from_std(&m))
 }
 
+/// Stats `path` itself: a symlink counts as a file, and is not followed.
+pub fn lstat(root: &Path, path: &SharePath) -> io::Result<Meta> {
+    let meta = fs::symlink_metadata(path.under(root))?;
+    let mut found = Meta::from_std(&meta);
+    if meta.file_type().is_symlink() {
+        found.kind = Kind::File;
+    }
+    Ok(found)
+}
+
 /// Lists a directory. Entries that cannot be stat'ed (a symlink leading
 /// out of the root, a dangling one), whose names are not UTF-8, or that
 /// are neither files nor directories are left out; so are hidden ones

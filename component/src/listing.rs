@@ -72,7 +72,11 @@ impl Listing {
             directories.push(json!({"name": "..", "links": [link(&parent, Command::List)]}));
         }
         for dir in &self.dirs {
-            directories.push(json!({"name": dir.name, "links": links(dir, Kind::Dir)}));
+            directories.push(json!({
+                "name": dir.name,
+                "mtime": dir.modified.map(iso_time),
+                "links": links(dir, Kind::Dir),
+            }));
         }
         let files: Vec<Value> = self
             .files

@@ -245,6 +245,9 @@ fn dispatch_api(
     }
     check_target(ctx, path, command, target)?;
     ctx.require(command, path)?;
+    if matches!(command, Command::Delete | Command::Copy | Command::Move) {
+        ctx.require_tree(command, path)?;
+    }
     match command {
         Command::List => api::list(ctx, path),
         Command::Download => download::file(ctx, path, request),
@@ -294,7 +297,12 @@ fn check_target(
     if target == Target::Any {
         return Ok(());
     }
-    let kind = stat(ctx, path)?.kind;
+    // A symlink is deleted as a link, so it is not followed here.
+    let kind = if command == Command::Delete {
+        fs::lstat(&ctx.config.root, path).map_err(|e| Error::io(&e, "read", path))?.kind
+    } else {
+        stat(ctx, path)?.kind
+    };
     let fits = match target {
         Target::Dir => kind == Kind::Dir,
         Target::File => kind == Kind::File,

@@ -110,6 +110,21 @@ impl Permissions {
             .copied()
             .unwrap_or(self.default)
     }
+
+    /// A section strictly below `path` that does not allow `command`, if
+    /// any: a tree operation (delete, copy, move) on `path` would reach
+    /// into it, so it must be refused. The shallowest such path is named.
+    pub fn denied_below(&self, path: &SharePath, command: Command) -> Option<SharePath> {
+        let top = path.segments();
+        self.by_path
+            .iter()
+            .filter(|(segments, allow)| {
+                segments.len() > top.len() && segments.starts_with(top) && !allow.contains(command)
+            })
+            .map(|(segments, _)| segments)
+            .min_by_key(|segments| (segments.len(), (*segments).clone()))
+            .map(|segments| segments.iter().fold(SharePath::root(), |p, s| p.child(s)))
+    }
 }
 
 /// The path each section names, refusing names that are not paths and
@@ -200,6 +215,20 @@ fn unknown_command(item: &str, line: usize) -> ParseError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tree_operations_see_stricter_sections_below() {
+        let rules = Permissions::parse(
+            "[DEFAULT]\nallow = all\n[/a/b/c]\nallow = list\n[/a/x]\nallow = list, delete\n",
+        )
+        .unwrap();
+        let at = |p: &str| SharePath::from_decoded(p).unwrap();
+        assert_eq!(rules.denied_below(&at("/a"), Command::Delete), Some(at("/a/b/c")));
+        assert_eq!(rules.denied_below(&at("/a"), Command::Move), Some(at("/a/x")));
+        assert_eq!(rules.denied_below(&at("/a/x"), Command::Delete), None);
+        assert_eq!(rules.denied_below(&at("/a/b/c"), Command::Delete), None);
+        assert_eq!(rules.denied_below(&at("/z"), Command::Delete), None);
+    }
+
     use super::*;
     use Command::*;
 
