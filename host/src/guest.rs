@@ -17,6 +17,7 @@ use crate::permissions;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use httpuploader_component::config::{ENV_CONFIG, ENV_ROOT, ENV_SHOW_HIDDEN};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode, header};
 use std::path::PathBuf;
@@ -58,15 +59,6 @@ const TABLES_PER_COMPONENT: u32 = 4;
 
 /// Where the shared folder appears inside the guest.
 pub const GUEST_ROOT: &str = "/srv";
-
-/// Environment variable naming the served root's guest path.
-const ENV_ROOT: &str = "HTTPUPLOADER_ROOT";
-
-/// Environment variable set to `1` when hidden files are shown.
-const ENV_SHOW_HIDDEN: &str = "HTTPUPLOADER_SHOW_HIDDEN";
-
-/// Environment variable naming the permissions file's guest path.
-const ENV_CONFIG: &str = "HTTPUPLOADER_CONFIG";
 
 /// The body sent when the guest fails before answering.
 const INTERNAL_ERROR_BODY: &str = "internal server error\n";
