@@ -26,11 +26,18 @@ pub fn file(ctx: &Context, path: &SharePath, request: &Request) -> Result<Respon
     let validators = Validators::of(&meta);
     let mut headers = validators.headers();
     if validators.not_modified(request) {
-        return Ok(Response { status: 304, headers, body: Body::Empty });
+        return Ok(Response {
+            status: 304,
+            headers,
+            body: Body::Empty,
+        });
     }
     let content_type = mime_guess::from_path(path.name()).first_or_octet_stream();
     headers.push(("content-type".into(), content_type.essence_str().into()));
-    headers.push(("content-disposition".into(), content_disposition(path.name())));
+    headers.push((
+        "content-disposition".into(),
+        content_disposition(path.name()),
+    ));
     headers.push(("accept-ranges".into(), "bytes".into()));
     let range = match request.header("range") {
         Some(value) if validators.range_applies(request) => parse_range(value, meta.len),
@@ -39,21 +46,32 @@ pub fn file(ctx: &Context, path: &SharePath, request: &Request) -> Result<Respon
     let (status, start, len) = match range {
         RangeRequest::Whole => (200, 0, meta.len),
         RangeRequest::Part(start, end) => {
-            headers.push(("content-range".into(), format!("bytes {start}-{end}/{}", meta.len)));
+            headers.push((
+                "content-range".into(),
+                format!("bytes {start}-{end}/{}", meta.len),
+            ));
             (206, start, end - start + 1)
         }
         RangeRequest::Unsatisfiable => {
             return Err(Error::RangeNotSatisfiable(
-                format!("the range asked of `{path}` lies outside its {} bytes", meta.len),
+                format!(
+                    "the range asked of `{path}` lies outside its {} bytes",
+                    meta.len
+                ),
                 meta.len,
             ));
         }
     };
     if start > 0 {
-        file.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&e, "read", path))?;
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| Error::io(&e, "read", path))?;
     }
     headers.push(("content-length".into(), len.to_string()));
-    Ok(Response { status, headers, body: Body::File { file, len } })
+    Ok(Response {
+        status,
+        headers,
+        body: Body::File { file, len },
+    })
 }
 
 /// `ETag` and `Last-Modified` of a file, and the checks that use them.
@@ -64,7 +82,10 @@ struct Validators {
 
 impl Validators {
     fn of(meta: &Meta) -> Validators {
-        Validators { etag: etag(meta.len, meta.modified), modified: meta.modified }
+        Validators {
+            etag: etag(meta.len, meta.modified),
+            modified: meta.modified,
+        }
     }
 
     fn last_modified(&self) -> Option<String> {
@@ -85,7 +106,9 @@ impl Validators {
         if let Some(list) = request.header("if-none-match") {
             return list.trim() == "*" || list.split(',').any(|tag| weak_eq(tag, &self.etag));
         }
-        let since = request.header("if-modified-since").and_then(|d| httpdate::parse_http_date(d).ok());
+        let since = request
+            .header("if-modified-since")
+            .and_then(|d| httpdate::parse_http_date(d).ok());
         match (since, self.modified) {
             (Some(since), Some(modified)) => whole_seconds(modified) <= whole_seconds(since),
             _ => false,
@@ -96,7 +119,9 @@ impl Validators {
     /// names this version (the strong ETag, or exactly the modification
     /// date).
     fn range_applies(&self, request: &Request) -> bool {
-        let Some(condition) = request.header("if-range").map(str::trim) else { return true };
+        let Some(condition) = request.header("if-range").map(str::trim) else {
+            return true;
+        };
         if condition.starts_with('"') {
             return condition == self.etag;
         }
@@ -111,7 +136,9 @@ impl Validators {
 /// so a same-size rewrite within one second still changes it. Cheap: the
 /// content is never hashed.
 fn etag(len: u64, modified: Option<SystemTime>) -> String {
-    let nanos = modified.and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let nanos = modified
+        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     format!("\"{len:x}-{nanos:x}\"")
 }
 
@@ -137,13 +164,21 @@ enum RangeRequest {
 }
 
 fn parse_range(value: &str, size: u64) -> RangeRequest {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else { return RangeRequest::Whole };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return RangeRequest::Whole;
+    };
     if spec.contains(',') {
         return RangeRequest::Whole;
     }
-    let Some((first, last)) = spec.trim().split_once('-') else { return RangeRequest::Whole };
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Whole;
+    };
     let (first, last) = (first.trim(), last.trim());
-    let number = |s: &str| s.parse::<u64>().ok().filter(|_| s.bytes().all(|b| b.is_ascii_digit()));
+    let number = |s: &str| {
+        s.parse::<u64>()
+            .ok()
+            .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
+    };
     match (first.is_empty(), number(first), number(last)) {
         // `-n`: the last n bytes.
         (true, _, Some(0)) => RangeRequest::Unsatisfiable,
@@ -151,11 +186,19 @@ fn parse_range(value: &str, size: u64) -> RangeRequest {
         (true, _, Some(n)) => RangeRequest::Part(size.saturating_sub(n), size - 1),
         // `a-`: from a to the end.
         (false, Some(a), None) if last.is_empty() => {
-            if a < size { RangeRequest::Part(a, size - 1) } else { RangeRequest::Unsatisfiable }
+            if a < size {
+                RangeRequest::Part(a, size - 1)
+            } else {
+                RangeRequest::Unsatisfiable
+            }
         }
         // `a-b`.
         (false, Some(a), Some(b)) if a <= b => {
-            if a < size { RangeRequest::Part(a, b.min(size - 1)) } else { RangeRequest::Unsatisfiable }
+            if a < size {
+                RangeRequest::Part(a, b.min(size - 1))
+            } else {
+                RangeRequest::Unsatisfiable
+            }
         }
         _ => RangeRequest::Whole,
     }
@@ -193,21 +236,34 @@ mod tests {
 
     #[test]
     fn unusable_ranges_mean_the_whole_file() {
-        for value in ["bytes=5-1", "bytes=a-b", "items=0-1", "bytes=0-1,3-4", "bytes=-", "bytes=+1-2"] {
+        for value in [
+            "bytes=5-1",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=0-1,3-4",
+            "bytes=-",
+            "bytes=+1-2",
+        ] {
             assert_eq!(parse_range(value, 100), Whole, "{value}");
         }
     }
 
     fn request(headers: &[(&str, &str)]) -> Request {
         let mut request = Request::new(crate::http::Method::Get, "/f");
-        request.headers = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        request.headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
         request
     }
 
     #[test]
     fn conditional_requests() {
         let modified = UNIX_EPOCH + Duration::from_millis(1_700_000_000_500);
-        let v = Validators { etag: etag(3, Some(modified)), modified: Some(modified) };
+        let v = Validators {
+            etag: etag(3, Some(modified)),
+            modified: Some(modified),
+        };
         let date = httpdate::fmt_http_date(modified);
         let tag = v.etag.clone();
         assert!(v.not_modified(&request(&[("if-none-match", &tag)])));
@@ -215,10 +271,16 @@ mod tests {
         assert!(v.not_modified(&request(&[("if-none-match", "*")])));
         assert!(!v.not_modified(&request(&[("if-none-match", "\"other\"")])));
         assert!(v.not_modified(&request(&[("if-modified-since", &date)])));
-        assert!(!v.not_modified(&request(&[("if-modified-since", "Thu, 01 Jan 1970 00:00:00 GMT")])));
+        assert!(!v.not_modified(&request(&[(
+            "if-modified-since",
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        )])));
         assert!(!v.not_modified(&request(&[("if-modified-since", "yesterday")])));
         // If-None-Match wins over If-Modified-Since.
-        assert!(!v.not_modified(&request(&[("if-none-match", "\"x\""), ("if-modified-since", &date)])));
+        assert!(!v.not_modified(&request(&[
+            ("if-none-match", "\"x\""),
+            ("if-modified-since", &date)
+        ])));
         assert!(v.range_applies(&request(&[])));
         assert!(v.range_applies(&request(&[("if-range", &tag)])));
         assert!(v.range_applies(&request(&[("if-range", &date)])));

@@ -299,7 +299,9 @@ fn check_target(
     }
     // A symlink is deleted as a link, so it is not followed here.
     let kind = if command == Command::Delete {
-        fs::lstat(&ctx.config.root, path).map_err(|e| Error::io(&e, "read", path))?.kind
+        fs::lstat(&ctx.config.root, path)
+            .map_err(|e| Error::io(&e, "read", path))?
+            .kind
     } else {
         stat(ctx, path)?.kind
     };

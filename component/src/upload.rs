@@ -182,14 +182,17 @@ fn pump(
     let mut buf = vec![0; CHUNK];
     let mut total = 0u64;
     loop {
-        let n = body.read(&mut buf).map_err(|e| cut_off(path, &e.to_string()))?;
+        let n = body
+            .read(&mut buf)
+            .map_err(|e| cut_off(path, &e.to_string()))?;
         if n == 0 {
             return Ok((total, hasher.map(|h| fs::hex(&h.finalize()))));
         }
         if let Some(hasher) = &mut hasher {
             hasher.update(&buf[..n]);
         }
-        temp.write_all(&buf[..n]).map_err(|e| Error::io(&e, "write", path))?;
+        temp.write_all(&buf[..n])
+            .map_err(|e| Error::io(&e, "write", path))?;
         total += n as u64;
     }
 }
@@ -217,7 +220,11 @@ fn parse_checksum(value: &str, path: &SharePath) -> Result<String, Error> {
     }
 }
 
-fn check_digest(path: &SharePath, expected: Option<&str>, actual: Option<&str>) -> Result<(), Error> {
+fn check_digest(
+    path: &SharePath,
+    expected: Option<&str>,
+    actual: Option<&str>,
+) -> Result<(), Error> {
     match (expected, actual) {
         (Some(expected), Some(actual)) if expected != actual => Err(Error::BadRequest(format!(
             "checksum mismatch for `{path}`: expected {expected}, received {actual}; nothing was saved"

@@ -84,10 +84,21 @@ fn what(target: &str, headers: &[(&str, &str)]) -> String {
 fn assert_partial(response: &Response, context: &str, start: usize, end: usize, whole: &[u8]) {
     assert_eq!(response.status, 206, "{context}: {}", response.text());
     let range = format!("bytes {start}-{end}/{}", whole.len());
-    assert_eq!(response.header("content-range"), Some(range.as_str()), "{context}");
+    assert_eq!(
+        response.header("content-range"),
+        Some(range.as_str()),
+        "{context}"
+    );
     let length = (end - start + 1).to_string();
-    assert_eq!(response.header("content-length"), Some(length.as_str()), "{context}");
-    assert!(response.body == whole[start..=end], "{context}: other bytes");
+    assert_eq!(
+        response.header("content-length"),
+        Some(length.as_str()),
+        "{context}"
+    );
+    assert!(
+        response.body == whole[start..=end],
+        "{context}: other bytes"
+    );
 }
 
 fn assert_whole(response: &Response, context: &str, whole: &[u8]) {
@@ -99,7 +110,11 @@ fn assert_whole(response: &Response, context: &str, whole: &[u8]) {
 fn assert_not_modified(response: &Response, context: &str, etag: &str) {
     assert_eq!(response.status, 304, "{context}: {}", response.text());
     assert!(response.body.is_empty(), "{context}: a 304 with a body");
-    assert_eq!(response.header("etag"), Some(etag), "{context}: 304 names the ETag");
+    assert_eq!(
+        response.header("etag"),
+        Some(etag),
+        "{context}: 304 names the ETag"
+    );
 }
 
 // ---------------------------------------------------------------- Range
@@ -159,7 +174,11 @@ fn several_ranges_at_once_get_the_whole_file() {
     for target in addresses(PATTERN) {
         for range in ["bytes=0-9,20-29", "bytes=0-0,-1", "bytes=500-, 0-1"] {
             let headers = [("Range", range)];
-            assert_whole(&get(&server, &target, &headers), &what(&target, &headers), &whole);
+            assert_whole(
+                &get(&server, &target, &headers),
+                &what(&target, &headers),
+                &whole,
+            );
         }
     }
 }
@@ -171,7 +190,11 @@ fn malformed_or_foreign_ranges_are_ignored() {
     for target in addresses(PATTERN) {
         for range in ["bytes=9-1", "bytes=a-b", "items=0-9", "bytes=", "0-9"] {
             let headers = [("Range", range)];
-            assert_whole(&get(&server, &target, &headers), &what(&target, &headers), &whole);
+            assert_whole(
+                &get(&server, &target, &headers),
+                &what(&target, &headers),
+                &whole,
+            );
         }
     }
 }
@@ -195,15 +218,31 @@ fn if_range_keeps_the_range_only_while_the_file_is_unchanged() {
     for target in addresses(PATTERN) {
         let etag = etag_of(&server, &target);
         let current = [("Range", "bytes=10-19"), ("If-Range", etag.as_str())];
-        assert_partial(&get(&server, &target, &current), &what(&target, &current), 10, 19, &whole);
+        assert_partial(
+            &get(&server, &target, &current),
+            &what(&target, &current),
+            10,
+            19,
+            &whole,
+        );
         let by_date = [("Range", "bytes=10-19"), ("If-Range", NOON_DATE)];
-        assert_partial(&get(&server, &target, &by_date), &what(&target, &by_date), 10, 19, &whole);
+        assert_partial(
+            &get(&server, &target, &by_date),
+            &what(&target, &by_date),
+            10,
+            19,
+            &whole,
+        );
         // A weak tag never matches in If-Range (strong comparison).
         let weak = format!("W/{etag}");
         let weak = [("Range", "bytes=10-19"), ("If-Range", weak.as_str())];
         assert_whole(&get(&server, &target, &weak), &what(&target, &weak), &whole);
         let other_date = [("Range", "bytes=10-19"), ("If-Range", DAY_BEFORE)];
-        assert_whole(&get(&server, &target, &other_date), &what(&target, &other_date), &whole);
+        assert_whole(
+            &get(&server, &target, &other_date),
+            &what(&target, &other_date),
+            &whole,
+        );
     }
 
     // The file changes: the old validator now asks for the whole new file.
@@ -214,7 +253,11 @@ fn if_range_keeps_the_range_only_while_the_file_is_unchanged() {
     set_mtime(&path, NOON + 60, 0);
     for target in addresses(PATTERN) {
         let stale = [("Range", "bytes=10-19"), ("If-Range", old.as_str())];
-        assert_whole(&get(&server, &target, &stale), &what(&target, &stale), &changed);
+        assert_whole(
+            &get(&server, &target, &stale),
+            &what(&target, &stale),
+            &changed,
+        );
     }
 }
 
@@ -231,10 +274,20 @@ fn downloads_carry_a_strong_etag_and_last_modified() {
             etag.len() > 2 && etag.starts_with('"') && etag.ends_with('"'),
             "{target}: ETag {etag:?} is not a strong quoted tag"
         );
-        assert_eq!(response.header("last-modified"), Some(NOON_DATE), "{target}");
+        assert_eq!(
+            response.header("last-modified"),
+            Some(NOON_DATE),
+            "{target}"
+        );
     }
-    let tags: Vec<String> = addresses(PATTERN).iter().map(|t| etag_of(&server, t)).collect();
-    assert!(tags.windows(2).all(|w| w[0] == w[1]), "one file, one ETag: {tags:?}");
+    let tags: Vec<String> = addresses(PATTERN)
+        .iter()
+        .map(|t| etag_of(&server, t))
+        .collect();
+    assert!(
+        tags.windows(2).all(|w| w[0] == w[1]),
+        "one file, one ETag: {tags:?}"
+    );
 }
 
 #[test]
@@ -251,7 +304,11 @@ fn if_none_match_gives_304_without_a_body() {
         }
         for condition in ["\"nope\"", "W/\"nope\", \"other\""] {
             let headers = [("If-None-Match", condition)];
-            assert_whole(&get(&server, &target, &headers), &what(&target, &headers), &pattern());
+            assert_whole(
+                &get(&server, &target, &headers),
+                &what(&target, &headers),
+                &pattern(),
+            );
         }
     }
 }
@@ -265,14 +322,25 @@ fn if_modified_since_gives_304_unless_the_file_is_newer() {
         let etag = etag_of(&server, &target);
         for date in [NOON_DATE, DAY_AFTER] {
             let headers = [("If-Modified-Since", date)];
-            assert_not_modified(&get(&server, &target, &headers), &what(&target, &headers), &etag);
+            assert_not_modified(
+                &get(&server, &target, &headers),
+                &what(&target, &headers),
+                &etag,
+            );
         }
         for date in [DAY_BEFORE, "not a date", "2020-01-02T00:00:00Z", ""] {
             let headers = [("If-Modified-Since", date)];
-            assert_whole(&get(&server, &target, &headers), &what(&target, &headers), &whole);
+            assert_whole(
+                &get(&server, &target, &headers),
+                &what(&target, &headers),
+                &whole,
+            );
         }
         // If-None-Match decides when both are present (RFC 9110 §13.1.3).
-        let both = [("If-None-Match", "\"nope\""), ("If-Modified-Since", DAY_AFTER)];
+        let both = [
+            ("If-None-Match", "\"nope\""),
+            ("If-Modified-Since", DAY_AFTER),
+        ];
         assert_whole(&get(&server, &target, &both), &what(&target, &both), &whole);
     }
 }
@@ -297,7 +365,10 @@ fn a_same_size_rewrite_within_the_same_second_gets_a_new_etag() {
             "{target}: the same second"
         );
         let new = after.header("etag").expect("an ETag");
-        assert_ne!(new, old, "{target}: same size, same second, yet a new version");
+        assert_ne!(
+            new, old,
+            "{target}: same size, same second, yet a new version"
+        );
         let headers = [("If-None-Match", old.as_str())];
         let revalidated = get(&server, target, &headers);
         assert_eq!(revalidated.status, 200, "{}", what(target, &headers));
@@ -339,7 +410,11 @@ fn head_agrees_with_get_for_200_206_304_404_and_416() {
         .chain([
             ("/no-such-file".to_owned(), vec![], 404),
             ("/api/1/no-such-file".to_owned(), vec![], 404),
-            ("/no-such-file".to_owned(), vec![("Range", "bytes=0-1")], 404),
+            (
+                "/no-such-file".to_owned(),
+                vec![("Range", "bytes=0-1")],
+                404,
+            ),
         ])
         .collect();
     for (target, headers, status) in &cases {
@@ -362,12 +437,23 @@ fn several_requests_are_answered_over_one_connection() {
     let mut connection = KeepAlive::open(server.addr());
 
     let hello = connection.exchange("GET", "/hello.txt", &[]);
-    assert_eq!((hello.status, hello.body.as_slice()), (200, &b"hello world\n"[..]));
+    assert_eq!(
+        (hello.status, hello.body.as_slice()),
+        (200, &b"hello world\n"[..])
+    );
     let head = connection.exchange("HEAD", &format!("/{PATTERN}"), &[]);
     assert_eq!(head.header("content-length"), Some("300001"));
-    let range = connection.exchange("GET", &format!("/api/1/{PATTERN}"), &[("Range", "bytes=5-9")]);
+    let range = connection.exchange(
+        "GET",
+        &format!("/api/1/{PATTERN}"),
+        &[("Range", "bytes=5-9")],
+    );
     assert_partial(&range, "range on a kept-alive connection", 5, 9, &whole);
-    let cached = connection.exchange("GET", &format!("/{PATTERN}"), &[("If-None-Match", etag.as_str())]);
+    let cached = connection.exchange(
+        "GET",
+        &format!("/{PATTERN}"),
+        &[("If-None-Match", etag.as_str())],
+    );
     assert_not_modified(&cached, "304 on a kept-alive connection", &etag);
     let missing = connection.exchange("GET", "/no-such-file", &[]);
     assert_eq!(missing.status, 404);
@@ -377,7 +463,10 @@ fn several_requests_are_answered_over_one_connection() {
     assert_whole(&full, "a large body on a kept-alive connection", &whole);
     for response in [&hello, &head, &range, &cached, &missing, &listing, &full] {
         let connection_header = response.header("connection").unwrap_or_default();
-        assert!(!connection_header.eq_ignore_ascii_case("close"), "{response:?}");
+        assert!(
+            !connection_header.eq_ignore_ascii_case("close"),
+            "{response:?}"
+        );
     }
     assert!(
         !connection.closed_within(Duration::from_millis(300)),
@@ -401,7 +490,10 @@ fn pipelined_requests_are_answered_in_order() {
     burst.extend(wire::request_head(addr, "GET", "/hello.txt", &[]));
     burst.extend(wire::request_head(addr, "HEAD", "/pattern.bin", &[]));
     burst.extend(wire::request_head(addr, "GET", "/sub/readme.txt", &[]));
-    connection.stream().write_all(&burst).expect("send three requests");
+    connection
+        .stream()
+        .write_all(&burst)
+        .expect("send three requests");
     let first = connection.read_response(false).expect("first answer");
     let second = connection.read_response(true).expect("second answer");
     let third = connection.read_response(false).expect("third answer");
@@ -415,7 +507,10 @@ fn a_client_sending_one_byte_a_second_is_cut_off() {
     let server = Server::start();
     let mut slow = KeepAlive::open(server.addr());
     let padding = "x".repeat(200);
-    let request = format!("GET /hello.txt HTTP/1.1\r\nHost: {}\r\nX-Slow: {padding}\r\n\r\n", server.addr());
+    let request = format!(
+        "GET /hello.txt HTTP/1.1\r\nHost: {}\r\nX-Slow: {padding}\r\n\r\n",
+        server.addr()
+    );
     let limit = HEADER_READ_TIMEOUT + Duration::from_secs(15);
     let started = Instant::now();
     let mut sent = 0;
@@ -425,7 +520,11 @@ fn a_client_sending_one_byte_a_second_is_cut_off() {
             started.elapsed() < limit,
             "a client sending one byte a second held its connection for {limit:?} ({sent} bytes sent)"
         );
-        if slow.stream().write_all(&request.as_bytes()[sent..=sent]).is_err() {
+        if slow
+            .stream()
+            .write_all(&request.as_bytes()[sent..=sent])
+            .is_err()
+        {
             break started.elapsed();
         }
         sent += 1;
@@ -433,7 +532,10 @@ fn a_client_sending_one_byte_a_second_is_cut_off() {
             // Meanwhile other clients are served at once.
             let quick = Instant::now();
             assert_eq!(server.get("/hello.txt").status, 200);
-            assert!(quick.elapsed() < Duration::from_secs(5), "a slow client blocks the others");
+            assert!(
+                quick.elapsed() < Duration::from_secs(5),
+                "a slow client blocks the others"
+            );
             checked_others = true;
         }
         if slow.closed_within(Duration::from_secs(1)) {
@@ -442,7 +544,11 @@ fn a_client_sending_one_byte_a_second_is_cut_off() {
     };
     assert!(sent < request.len(), "the whole request went through");
     eprintln!("the slow client was cut off after {cut_off:?} and {sent} bytes");
-    assert_eq!(server.get("/hello.txt").status, 200, "the server is still up");
+    assert_eq!(
+        server.get("/hello.txt").status,
+        200,
+        "the server is still up"
+    );
 }
 
 /// How one of many simultaneous clients fared.
@@ -511,8 +617,16 @@ fn a_hundred_simultaneous_connections_are_answered_or_cleanly_refused() {
             Fate::Broken(what) => broken.push(what),
         }
     }
-    assert!(broken.is_empty(), "{} broken answers: {broken:#?}", broken.len());
+    assert!(
+        broken.is_empty(),
+        "{} broken answers: {broken:#?}",
+        broken.len()
+    );
     assert!(answered > 0, "nobody was answered; refused: {refused:?}");
     eprintln!("{answered} of {CLIENTS} answered; refused cleanly: {refused:?}");
-    assert_eq!(server.get("/hello.txt").status, 200, "the server is still up");
+    assert_eq!(
+        server.get("/hello.txt").status,
+        200,
+        "the server is still up"
+    );
 }

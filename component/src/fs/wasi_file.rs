@@ -31,7 +31,10 @@ impl WasiFile {
                 DescriptorFlags::WRITE,
             )
             .map_err(to_io)?;
-        Ok(WasiFile { descriptor, offset: 0 })
+        Ok(WasiFile {
+            descriptor,
+            offset: 0,
+        })
     }
 
     /// Flushes the content to the disk.
@@ -57,7 +60,9 @@ impl Write for WasiFile {
 fn preopen_for(path: &Path) -> io::Result<(Descriptor, String)> {
     let mut best: Option<(Descriptor, String, usize)> = None;
     for (descriptor, root) in get_directories() {
-        let Ok(rest) = path.strip_prefix(&root) else { continue };
+        let Ok(rest) = path.strip_prefix(&root) else {
+            continue;
+        };
         let depth = Path::new(&root).components().count();
         if best.as_ref().is_none_or(|(_, _, d)| depth > *d) {
             best = Some((descriptor, rest.to_string_lossy().into_owned(), depth));

@@ -42,7 +42,10 @@ fn create_new(path: &Path) -> io::Result<Sink> {
 
 #[cfg(not(target_os = "wasi"))]
 fn create_new(path: &Path) -> io::Result<Sink> {
-    fs::OpenOptions::new().write(true).create_new(true).open(path)
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// A file being written under a temporary name; removed on drop unless

@@ -222,8 +222,14 @@ mod tests {
         )
         .unwrap();
         let at = |p: &str| SharePath::from_decoded(p).unwrap();
-        assert_eq!(rules.denied_below(&at("/a"), Command::Delete), Some(at("/a/b/c")));
-        assert_eq!(rules.denied_below(&at("/a"), Command::Move), Some(at("/a/x")));
+        assert_eq!(
+            rules.denied_below(&at("/a"), Command::Delete),
+            Some(at("/a/b/c"))
+        );
+        assert_eq!(
+            rules.denied_below(&at("/a"), Command::Move),
+            Some(at("/a/x"))
+        );
         assert_eq!(rules.denied_below(&at("/a/x"), Command::Delete), None);
         assert_eq!(rules.denied_below(&at("/a/b/c"), Command::Delete), None);
         assert_eq!(rules.denied_below(&at("/z"), Command::Delete), None);
