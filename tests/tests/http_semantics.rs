@@ -23,9 +23,11 @@ const PATTERN: &str = "pattern.bin";
 /// host/src/server.rs).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// 2020-01-01T12:00:00.250Z, a modification time set on files whose
-/// `Last-Modified` the tests compare with fixed dates.
+/// 2020-01-01T12:00:00Z in seconds since the epoch: tests set a file's
+/// modification time to this (plus a fraction of a second) so that its
+/// `Last-Modified` can be compared with the fixed dates below.
 const NOON: u64 = 1_577_880_000;
+/// [`NOON`] as an HTTP date, and a day either side of it.
 const NOON_DATE: &str = "Wed, 01 Jan 2020 12:00:00 GMT";
 const DAY_BEFORE: &str = "Tue, 31 Dec 2019 12:00:00 GMT";
 const DAY_AFTER: &str = "Thu, 02 Jan 2020 12:00:00 GMT";
@@ -390,11 +392,14 @@ fn comparable(response: &Response) -> Vec<(String, String)> {
     headers
 }
 
+/// A request to compare: address, extra headers, expected status.
+type Case<'a> = (String, Vec<(&'a str, &'a str)>, u16);
+
 #[test]
 fn head_agrees_with_get_for_200_206_304_404_and_416() {
     let server = Server::start();
     let etag = etag_of(&server, &format!("/{PATTERN}"));
-    let cases: Vec<(String, Vec<(&str, &str)>, u16)> = addresses(PATTERN)
+    let cases: Vec<Case> = addresses(PATTERN)
         .into_iter()
         .flat_map(|target| {
             [
