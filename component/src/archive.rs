@@ -126,8 +126,16 @@ pub fn archive(ctx: &Context, path: &SharePath, format: Option<&str>) -> Result<
     let walk = fs::walk(&root, path, ctx.config.show_hidden)
         .map_err(|e| Error::io(&e, "archive", path))?;
     let permissions = ctx.permissions.clone();
+    let show_hidden = ctx.config.show_hidden;
+    // Judged where each entry really lives too: a symlink inside the
+    // folder must not carry a stricter folder's files out.
     let entries = walk.filter(move |entry| match entry {
-        Ok(entry) => entry.kind == Kind::Dir || may_download(&permissions, &entry.path),
+        Ok(entry) if !show_hidden && entry.real.is_hidden() => false,
+        Ok(entry) => {
+            entry.kind == Kind::Dir
+                || (may_download(&permissions, &entry.path)
+                    && may_download(&permissions, &entry.real))
+        }
         Err(_) => true,
     });
     let sources = Sources {
@@ -178,10 +186,10 @@ fn streamed(format: Format, name: &str, path: SharePath, sources: Sources) -> Re
             Format::Gz => write_gz(sink, sources, &cut),
         };
         if let Err(err) = &result {
-            eprintln!(
-                "httpuploader: the {} of `{path}` was cut off: {err}",
+            crate::format::log(&format!(
+                "the {} of `{path}` was cut off: {err}",
                 format.extension()
-            );
+            ));
         }
         result
     });
@@ -608,7 +616,8 @@ mod tests {
     fn sample_expected() -> Unpacked {
         expected(&[
             ("a.txt", Some(b"alpha")),
-            ("back\\slash \"quoted\".txt", Some(b"odd")),
+            // `\` is a separator to Windows unpackers: stored as `_`.
+            ("back_slash \"quoted\".txt", Some(b"odd")),
             ("empty", None),
             ("sub", None),
             ("sub/b b #%.txt", Some(b"beta")),

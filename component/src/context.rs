@@ -81,4 +81,30 @@ impl Context {
             Err(e) => Err(Error::io(&e, "read", path)),
         }
     }
+
+    /// Where `path` really lives: every symlink in it resolved, inside the
+    /// root. A path that does not exist (yet) resolves through its nearest
+    /// existing parent. A link leading out of the root, dangling or looping
+    /// reads as missing (404), as everywhere else.
+    pub fn real(&self, path: &SharePath) -> Result<SharePath, Error> {
+        match fs::resolve(&self.config.root, path) {
+            Ok(Some(real)) => Ok(real),
+            Ok(None) => Err(Error::NotFound(format!(
+                "`{path}` does not exist or cannot be reached"
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !path.is_root() => {
+                Ok(self.real(&path.parent())?.child(path.name()))
+            }
+            Err(e) => Err(Error::io(&e, "read", path)),
+        }
+    }
+
+    /// Where the entry `path` itself lives: its parent resolved, its own
+    /// name kept (a symlink is deleted or moved as a link).
+    pub fn real_entry(&self, path: &SharePath) -> Result<SharePath, Error> {
+        if path.is_root() {
+            return Ok(SharePath::root());
+        }
+        Ok(self.real(&path.parent())?.child(path.name()))
+    }
 }

@@ -174,10 +174,10 @@ fn parse_range(value: &str, size: u64) -> RangeRequest {
         return RangeRequest::Whole;
     };
     let (first, last) = (first.trim(), last.trim());
+    // Digits only; a number past u64 is simply "very large".
     let number = |s: &str| {
-        s.parse::<u64>()
-            .ok()
-            .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
+        let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| s.parse::<u64>().unwrap_or(u64::MAX))
     };
     match (first.is_empty(), number(first), number(last)) {
         // `-n`: the last n bytes.
@@ -232,6 +232,10 @@ mod tests {
         assert_eq!(parse_range("bytes=-0", 100), Unsatisfiable);
         assert_eq!(parse_range("bytes=0-", 0), Unsatisfiable);
         assert_eq!(parse_range("bytes=-5", 0), Unsatisfiable);
+        let huge = "99999999999999999999";
+        assert_eq!(parse_range(&format!("bytes=0-{huge}"), 100), Part(0, 99));
+        assert_eq!(parse_range(&format!("bytes=-{huge}"), 100), Part(0, 99));
+        assert_eq!(parse_range(&format!("bytes={huge}-"), 100), Unsatisfiable);
     }
 
     #[test]

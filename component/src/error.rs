@@ -81,6 +81,12 @@ impl Error {
             io::ErrorKind::NotADirectory => {
                 Error::BadRequest(format!("a part of `{path}` is not a directory"))
             }
+            io::ErrorKind::InvalidFilename => {
+                Error::BadRequest(format!("a name in `{path}` is too long"))
+            }
+            _ if is_symlink_loop(err) => {
+                Error::NotFound(format!("`{path}` does not exist or cannot be reached"))
+            }
             _ => Error::Internal {
                 extra: format!("could not {action} `{path}`"),
                 detail: err.to_string(),
@@ -92,9 +98,16 @@ impl Error {
     /// logged (the access log already shows their status).
     pub fn log(&self) {
         if let Error::Internal { extra, detail } = self {
-            eprintln!("httpuploader: {extra}: {detail}");
+            crate::format::log(&format!("{extra}: {detail}"));
         }
     }
+}
+
+/// Whether `err` is "too many levels of symbolic links" (`ELOOP`, whose
+/// number differs between WASI and Linux; its `ErrorKind` is unstable).
+fn is_symlink_loop(err: &io::Error) -> bool {
+    const ELOOP: i32 = if cfg!(target_os = "wasi") { 32 } else { 40 };
+    err.raw_os_error() == Some(ELOOP)
 }
 
 impl From<PathError> for Error {

@@ -23,6 +23,26 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'|')
     .remove(b'~');
 
+/// Writes one line to the server's log (stderr), with control characters
+/// escaped (`\u{1b}`, `\u{a}`…) so a client-chosen name cannot forge lines or
+/// drive the terminal.
+pub fn log(message: &str) {
+    eprintln!("httpuploader: {}", escape_control(message));
+}
+
+/// `text` with every control character written as `\u{..}`.
+pub fn escape_control(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A byte count in 1024 steps with two decimals: `3.17 KB`.
 pub fn human_size(bytes: u64) -> String {
     let mut value = bytes as f64;
@@ -75,6 +95,12 @@ pub fn content_disposition(name: &str) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn log_lines_cannot_carry_control_characters() {
+        assert_eq!(escape_control("a\nb\x1b[2J\r"), "a\\u{a}b\\u{1b}[2J\\u{d}");
+        assert_eq!(escape_control("café ok"), "café ok");
+    }
 
     #[test]
     fn human_sizes_use_1024_steps_and_two_decimals() {

@@ -179,4 +179,6 @@ mod tests {
 // Walking a tree, for archives (issue #4). It lives in a file of its own,
 // `fs/walk.rs`, and is declared here, apart from the rest.
 mod walk;
-pub use walk::{ArchiveEntry, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, Walk, archive_entry, walk};
+pub use walk::{
+    ArchiveEntry, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, Walk, archive_entry, resolve, walk,
+};

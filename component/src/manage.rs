@@ -70,21 +70,28 @@ pub fn transfer(
     };
     if source.is_root() {
         return Err(Error::Forbidden(format!(
-            "the shared folder itself cannot be {command}d"
+            "the shared folder itself cannot be {}",
+            done(command)
         )));
     }
-    let target = destination(ctx, source, &SharePath::from_decoded(dest)?)?;
+    // The destination is judged where it really lives (symlinks resolved),
+    // and both its folder and the target itself must allow `upload`.
+    let dest = ctx.real(&SharePath::from_decoded(dest)?)?;
+    let target = destination(ctx, source, &dest)?;
     ctx.require_visible(&target)?;
     ctx.require(Command::Upload, &target.parent())?;
+    ctx.require(Command::Upload, &target)?;
     if target == *source {
         return Err(Error::BadRequest(format!(
-            "`{source}` cannot be {command}d onto itself"
+            "`{source}` cannot be {} onto itself",
+            done(command)
         )));
     }
     let source_kind = ctx.kind(source)?.unwrap_or(Kind::Other);
     if source_kind == Kind::Dir && target.starts_with(source) {
         return Err(Error::BadRequest(format!(
-            "`{source}` cannot be {command}d into itself (`{target}`)"
+            "`{source}` cannot be {} into itself (`{target}`)",
+            done(command)
         )));
     }
     let root = &ctx.config.root;
@@ -95,6 +102,15 @@ pub fn transfer(
     };
     result.map_err(|e| Error::io(&e, command.name(), &target))?;
     Ok(Response::no_content())
+}
+
+/// The past participle of `copy` or `move`, for messages.
+fn done(command: Command) -> &'static str {
+    if command == Command::Move {
+        "moved"
+    } else {
+        "copied"
+    }
 }
 
 /// Where a copy or move lands: inside `dest` when it is a directory, else

@@ -49,15 +49,47 @@ impl Multipart {
 }
 
 impl Part<'_> {
-    /// The `filename` of the part's `Content-Disposition`, if present.
-    pub fn file_name(&self) -> Option<&str> {
-        self.field.file_name()
+    /// The file name of the part's `Content-Disposition`: `filename`, or
+    /// else an RFC 5987 `filename*=UTF-8''...`; `None` for a part without
+    /// one (a text field). A name that is there but cannot be read (not
+    /// UTF-8, another charset) is an error: the part must not be dropped
+    /// silently.
+    pub fn file_name(&self) -> Result<Option<String>, String> {
+        if let Some(name) = self.field.file_name() {
+            return Ok(Some(name.to_owned()));
+        }
+        let Some(header) = self.field.headers().get("content-disposition") else {
+            return Ok(None);
+        };
+        let raw = String::from_utf8_lossy(header.as_bytes());
+        if let Some(name) = extended_file_name(&raw) {
+            return Ok(Some(name));
+        }
+        if raw.to_ascii_lowercase().contains("filename") {
+            return Err(format!("a file name that cannot be read as UTF-8: {raw}"));
+        }
+        Ok(None)
     }
 
     /// The next piece of content, or `None` at the end of the part.
     pub fn chunk(&mut self) -> Result<Option<Bytes>, String> {
         block_on(self.field.chunk()).map_err(|e| e.to_string())
     }
+}
+
+/// The value of `filename*=UTF-8''<percent-encoded>` in a header, decoded.
+fn extended_file_name(header: &str) -> Option<String> {
+    let lower = header.to_ascii_lowercase();
+    let start = lower.find("filename*=")? + "filename*=".len();
+    let value = header[start..].split(';').next()?.trim().trim_matches('"');
+    let encoded = value
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("utf-8''"))
+        .map(|_| &value[7..])?;
+    percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 /// The body as a stream of chunks; a read error ends it with that error.
@@ -85,6 +117,22 @@ fn body_stream(mut body: BodyReader) -> impl Stream<Item = std::io::Result<Bytes
             Err(err) => Poll::Ready(Some(Err(err))),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rfc5987_file_names() {
+        let header = "form-data; name=\"f\"; filename*=UTF-8''caf%C3%A9%20x.txt";
+        assert_eq!(extended_file_name(header).as_deref(), Some("café x.txt"));
+        assert_eq!(
+            extended_file_name("form-data; filename*=iso-8859-1''caf%E9"),
+            None
+        );
+        assert_eq!(extended_file_name("form-data; name=\"f\""), None);
+    }
 }
 
 /// Runs a future whose streams never wait on anything but themselves:

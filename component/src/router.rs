@@ -120,8 +120,35 @@ fn is_api(target: &str) -> bool {
 /// Answers one request; never fails: errors become error responses.
 pub fn handle(ctx: &Context, mut request: Request) -> Response {
     let api = is_api(&request.target);
-    let result = Route::parse(&request.target).and_then(|route| dispatch(ctx, route, &mut request));
+    let result = same_origin(&request)
+        .and_then(|()| Route::parse(&request.target))
+        .and_then(|route| dispatch(ctx, route, &mut request));
     result.unwrap_or_else(|err| render_error(&err, api))
+}
+
+/// Refuses a changing request that a browser sent on behalf of another
+/// site (cross-site request forgery): browsers name the page's origin in
+/// `Origin`, and it must be this server. Clients that send no `Origin`
+/// (scripts, curl) are not affected.
+fn same_origin(request: &Request) -> Result<(), Error> {
+    if request.method.is_read() {
+        return Ok(());
+    }
+    let Some(origin) = request.header("origin") else {
+        return Ok(());
+    };
+    let host = request.header("host").unwrap_or_default();
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or_default();
+    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "a request from another site (`{origin}`) may not change files here"
+        )))
+    }
 }
 
 /// Renders an error as the JSON envelope or as an HTML page.
@@ -166,13 +193,13 @@ fn dispatch(ctx: &Context, route: Route, request: &mut Request) -> Result<Respon
 fn dispatch_web(ctx: &Context, path: &SharePath, request: &mut Request) -> Result<Response, Error> {
     ctx.require_visible(path)?;
     if request.method == Method::Post {
-        ctx.require(Command::Upload, path)?;
         if !upload::is_multipart(request) {
             return Err(Error::BadRequest(format!(
                 "uploads to `{path}` must be multipart/form-data (or use the API)"
             )));
         }
-        upload::multipart(ctx, path, request, None)?;
+        let real = authorize(ctx, Command::Upload, path, true)?;
+        upload::multipart(ctx, &real, request, None)?;
         let wants_page = request
             .header("accept")
             .is_some_and(|a| a.contains("text/html"));
@@ -187,15 +214,15 @@ fn dispatch_web(ctx: &Context, path: &SharePath, request: &mut Request) -> Resul
     }
     match stat(ctx, path)?.kind {
         Kind::Dir => {
-            ctx.require(Command::List, path)?;
+            let real = authorize(ctx, Command::List, path, true)?;
             Ok(Response::html(
                 200,
-                html::listing_page(&Listing::read(ctx, path)?),
+                html::listing_page(&Listing::read(ctx, &real)?),
             ))
         }
         Kind::File => {
-            ctx.require(Command::Download, path)?;
-            download::file(ctx, path, request)
+            let real = authorize(ctx, Command::Download, path, true)?;
+            download::file(ctx, &real, request)
         }
         Kind::Other => Err(Error::NotFound(format!("`{path}` does not exist"))),
     }
@@ -244,10 +271,12 @@ fn dispatch_api(
         )));
     }
     check_target(ctx, path, command, target)?;
-    ctx.require(command, path)?;
-    if matches!(command, Command::Delete | Command::Copy | Command::Move) {
-        ctx.require_tree(command, path)?;
-    }
+    let follow_last = match command {
+        Command::Delete | Command::Move => false,
+        Command::Upload => upload::is_multipart(request),
+        _ => true,
+    };
+    let path = &authorize(ctx, command, path, follow_last)?;
     match command {
         Command::List => api::list(ctx, path),
         Command::Download => download::file(ctx, path, request),
@@ -262,6 +291,34 @@ fn dispatch_api(
         Command::Archive => archive::archive(ctx, path, query.get("format")),
         Command::Compress => archive::compress(ctx, path, query.get("format")),
     }
+}
+
+/// Checks `command` on `path` and returns where it really applies: the
+/// path with its symlinks resolved (all of them when `follow_last`, else
+/// all but the entry itself, which is then acted on as a link). The
+/// permission and the hidden rule must hold at both places, so a symlink
+/// cannot carry a request into a stricter or hidden folder.
+fn authorize(
+    ctx: &Context,
+    command: Command,
+    path: &SharePath,
+    follow_last: bool,
+) -> Result<SharePath, Error> {
+    ctx.require(command, path)?;
+    let real = if follow_last {
+        ctx.real(path)?
+    } else {
+        ctx.real_entry(path)?
+    };
+    if real != *path {
+        ctx.require_visible(&real)?;
+        ctx.require(command, &real)?;
+    }
+    if matches!(command, Command::Delete | Command::Copy | Command::Move) {
+        ctx.require_tree(command, path)?;
+        ctx.require_tree(command, &real)?;
+    }
+    Ok(real)
 }
 
 /// The command a request names, or the default for its method and target:
@@ -473,6 +530,33 @@ mod tests {
         assert_eq!(Route::parse("/a/..%2f..%2fetc").unwrap_err().status(), 403);
         assert_eq!(Route::parse("/api/1/a%00").unwrap_err().status(), 400);
         assert_eq!(Route::parse("/%c3%28").unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn changes_from_other_sites_are_refused() {
+        let with = |method: Method, headers: &[(&str, &str)]| {
+            let mut request = Request::new(method, "/api/1/x?cmd=mkdir");
+            request.headers = headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            same_origin(&request).map_err(|e| e.status())
+        };
+        let host = ("host", "10.0.0.5:8018");
+        assert_eq!(with(Method::Post, &[host]), Ok(()));
+        assert_eq!(
+            with(Method::Post, &[host, ("origin", "http://10.0.0.5:8018")]),
+            Ok(())
+        );
+        assert_eq!(
+            with(Method::Post, &[host, ("origin", "http://evil.example")]),
+            Err(403)
+        );
+        assert_eq!(with(Method::Delete, &[host, ("origin", "null")]), Err(403));
+        assert_eq!(
+            with(Method::Get, &[host, ("origin", "http://evil.example")]),
+            Ok(())
+        );
     }
 
     #[test]

@@ -96,9 +96,12 @@ pub fn multipart(
     loop {
         let next = form.next_part().map_err(|e| cut_off(dir, &e))?;
         let Some(mut part) = next else { break };
-        let Some(raw_name) = part.file_name().map(str::to_owned) else {
-            continue;
-        };
+        let name = part.file_name().map_err(|e| {
+            Error::BadRequest(format!(
+                "a part of the upload to `{dir}` has {e}; nothing was saved"
+            ))
+        })?;
+        let Some(raw_name) = name else { continue };
         let mut reader = PartReader {
             part: &mut part,
             pending: bytes::Bytes::new(),

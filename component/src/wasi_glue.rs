@@ -78,7 +78,7 @@ fn convert_request(request: IncomingRequest) -> Request {
         other => Method::Other(format!("{other:?}").to_uppercase()),
     };
     let target = request.path_with_query().unwrap_or_else(|| "/".into());
-    let headers = request
+    let mut headers: Vec<(String, String)> = request
         .headers()
         .entries()
         .into_iter()
@@ -89,6 +89,10 @@ fn convert_request(request: IncomingRequest) -> Request {
             )
         })
         .collect();
+    // wasi:http strips `Host`; it arrives as the authority.
+    if let Some(authority) = request.authority() {
+        headers.push(("host".into(), authority));
+    }
     let body: crate::http::BodyReader = match request.consume() {
         Ok(body) => Box::new(WasiBody::new(body)),
         Err(()) => Box::new(io::empty()),
@@ -136,7 +140,7 @@ fn send(response: Response, out: ResponseOutparam, head_only: bool) {
     ResponseOutparam::set(out, Ok(outgoing));
     if !head_only && let Err(err) = write_body(&body, response.body) {
         // The head is out; the client sees a cut-off body.
-        eprintln!("httpuploader: response body cut off: {err}");
+        crate::format::log(&format!("response body cut off: {err}"));
         return;
     }
     let _ = OutgoingBody::finish(body, None);

@@ -60,7 +60,7 @@ type Contents = BTreeMap<String, Option<String>>;
 
 /// Everything below `dir` as an archive of it should hold: hidden names
 /// only when `show_hidden`, symlinks leading out of the root never, those
-/// inside the root as the file they lead to.
+/// inside the root as the file they lead to, `\` in names as `_`.
 fn expected(dir: &Path, show_hidden: bool) -> Contents {
     let mut contents = Contents::new();
     let mut todo = vec![(dir.to_owned(), String::new())];
@@ -72,6 +72,8 @@ fn expected(dir: &Path, show_hidden: bool) -> Contents {
             if name.starts_with('.') && !show_hidden || OUTSIDE_LINKS.contains(&full.as_str()) {
                 continue;
             }
+            // A `\` is stored as `_`: Windows unpackers split on it.
+            let full = full.replace('\\', "_");
             if entry.path().is_dir() {
                 todo.push((entry.path(), format!("{full}/")));
                 contents.insert(full, None);

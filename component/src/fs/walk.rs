@@ -40,6 +40,9 @@ pub struct ArchiveEntry {
     pub name: String,
     /// The entry's path from the served root, as the client would name it.
     pub path: SharePath,
+    /// The same entry with every symlink resolved: where it really lives,
+    /// which is what permissions and the hidden rule are judged on.
+    pub real: SharePath,
     /// [`Kind::File`] or [`Kind::Dir`]; nothing else is walked.
     pub kind: Kind,
     /// The size in bytes when the entry was met (0 for directories).
@@ -50,11 +53,12 @@ pub struct ArchiveEntry {
 }
 
 impl ArchiveEntry {
-    fn new(name: String, path: SharePath, meta: &Metadata) -> ArchiveEntry {
+    fn new(name: String, path: SharePath, real: SharePath, meta: &Metadata) -> ArchiveEntry {
         let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
         ArchiveEntry {
             name,
             path,
+            real,
             kind,
             len: if kind == Kind::Dir { 0 } else { meta.len() },
             modified: meta.modified().ok(),
@@ -69,6 +73,7 @@ pub fn archive_entry(root: &Path, path: &SharePath) -> io::Result<ArchiveEntry> 
     let meta = fs::metadata(path.under(root))?;
     Ok(ArchiveEntry::new(
         path.name().to_owned(),
+        path.clone(),
         path.clone(),
         &meta,
     ))
@@ -128,7 +133,8 @@ struct Frame {
 enum Visit {
     /// Leave it out, for the logged reason.
     Skip(String),
-    File(Metadata),
+    /// A file, and its path with every symlink resolved.
+    File(Metadata, SharePath),
     /// Descend into it; its path with every symlink resolved.
     Dir(Metadata, SharePath),
 }
@@ -144,22 +150,25 @@ impl Iterator for Walk {
                 continue;
             };
             let path = frame.path.child(&child);
+            // A `\` is a separator to Windows unpackers: `a\..\..\x` must
+            // not become a way out of the folder the archive is unpacked in.
+            let entry_name = child.replace('\\', "_");
             let name = if frame.name.is_empty() {
-                child
+                entry_name
             } else {
-                format!("{}/{child}", frame.name)
+                format!("{}/{entry_name}", frame.name)
             };
             let real = frame.real.child(path.name());
             let visit = match self.visit(&path, real) {
                 Ok(visit) => visit,
                 Err(err) => return Some(Err(err)),
             };
-            let meta = match visit {
+            let (meta, real) = match visit {
                 Visit::Skip(reason) => {
-                    eprintln!("httpuploader: archive: left out `{path}`: {reason}");
+                    crate::format::log(&format!("archive: left out `{path}`: {reason}"));
                     continue;
                 }
-                Visit::File(meta) => meta,
+                Visit::File(meta, real) => (meta, real),
                 Visit::Dir(meta, real) => {
                     let names = match child_names(&self.root, &path, self.show_hidden) {
                         Ok(names) => names,
@@ -168,14 +177,14 @@ impl Iterator for Walk {
                     let frame = Frame {
                         path: path.clone(),
                         name: name.clone(),
-                        real,
+                        real: real.clone(),
                         names: names.into_iter(),
                     };
                     self.stack.push(frame);
-                    meta
+                    (meta, real)
                 }
             };
-            return Some(Ok(ArchiveEntry::new(name, path, &meta)));
+            return Some(Ok(ArchiveEntry::new(name, path, real, &meta)));
         }
     }
 }
@@ -209,7 +218,7 @@ impl Walk {
             (own, real)
         };
         if meta.is_file() {
-            return Ok(Visit::File(meta));
+            return Ok(Visit::File(meta, real));
         }
         if !meta.is_dir() {
             return Ok(Visit::Skip("neither a file nor a directory".into()));
@@ -236,7 +245,9 @@ fn child_names(root: &Path, dir: &SharePath, show_hidden: bool) -> io::Result<Ve
                     dir.to_string()
                 };
                 let shown = raw.to_string_lossy();
-                eprintln!("httpuploader: archive: left out `{parent}/{shown}`: not a UTF-8 name");
+                crate::format::log(&format!(
+                    "archive: left out `{parent}/{shown}`: not a UTF-8 name"
+                ));
                 continue;
             }
         };
@@ -252,7 +263,7 @@ fn child_names(root: &Path, dir: &SharePath, show_hidden: bool) -> io::Result<Ve
 /// `path` with every symlink in it resolved, as a path from the root; or
 /// `None` when it leads out of the root (an absolute target, or more `..`
 /// than there are levels). Fails on a dangling link or a loop.
-fn resolve(root: &Path, path: &SharePath) -> io::Result<Option<SharePath>> {
+pub fn resolve(root: &Path, path: &SharePath) -> io::Result<Option<SharePath>> {
     // Segments still to walk, the next one last.
     let mut todo: Vec<String> = path.segments().iter().rev().cloned().collect();
     let mut done = SharePath::root();
