@@ -1,13 +1,24 @@
-//! One access-log line per request, written when the response body ends.
+//! One access-log line per request, exactly once.
 //!
-//! [`LoggedBody`] wraps the body the guest produces, counts the bytes that
-//! actually leave, and logs on drop — hyper drops a body once it is fully
-//! sent, or early when the client goes away or the guest fails mid-stream —
-//! so the line carries the real byte count and the time until the body
-//! finished. The line looks like:
+//! Each request gets an [`Entry`], shared by the connection's handler, the
+//! task running the guest and the [`LoggedBody`] that wraps the response
+//! body and counts the bytes that actually leave. hyper drops a body once
+//! it is fully sent: the line is written then, with the real byte count
+//! and the time until the body finished. The line looks like:
 //!
 //! ```text
 //! 192.168.1.7 "GET /Übung 1/notes.txt" 200 5120 bytes 3 ms
+//! ```
+//!
+//! If the client goes away first (before the head, or in the middle of the
+//! body) or the body fails, the guest may still be at work (an upload of
+//! many parts, a large delete): the line is written when the guest is done
+//! and the entry's last holder lets go, with the status the guest set
+//! (`-` if no guest ran), the bytes sent, and `client gone` (or
+//! `incomplete` when the body failed):
+//!
+//! ```text
+//! 192.168.1.7 "DELETE /api/1/big" 200 0 bytes 5120 ms client gone
 //! ```
 //!
 //! The path is percent-decoded for readability, then every character that
@@ -21,6 +32,7 @@ use percent_encoding::percent_decode_str;
 use std::fmt::Write;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -62,24 +74,122 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// A response body that logs the request's access line when dropped.
-pub struct LoggedBody<B> {
-    inner: B,
+/// One request's access line, written exactly once: when its response body
+/// has been sent in full, or else when the last part of the server working
+/// on the request (the response body, the guest task, the connection's
+/// handler) lets go of it, marked `client gone` or `incomplete`.
+#[derive(Debug, Clone)]
+pub struct Entry(Arc<Mutex<Record>>);
+
+/// What an [`Entry`] knows so far.
+#[derive(Debug)]
+struct Record {
     request: RequestLine,
-    status: StatusCode,
     started: Instant,
+    /// A HEAD request: hyper sends no body, whatever the guest writes.
+    head: bool,
+    /// The response status, once there is a response head.
+    status: Option<StatusCode>,
     bytes_sent: u64,
+    ending: Ending,
+    logged: bool,
 }
 
-impl<B> LoggedBody<B> {
-    /// Wraps `inner`; `started` is when the request arrived.
-    pub fn new(inner: B, request: RequestLine, status: StatusCode, started: Instant) -> Self {
+/// How the response body ended, as far as it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// No response body was handed to the client (yet): if that stays so,
+    /// the client left before the head was sent.
+    NotSent,
+    /// The body was dropped unfinished without an error: the client left.
+    ClientGone,
+    /// The body failed (the guest stopped mid-stream).
+    Failed,
+}
+
+impl Entry {
+    /// Starts the entry of a request that just arrived.
+    pub fn new(request: RequestLine, method: &Method, started: Instant) -> Entry {
+        Entry(Arc::new(Mutex::new(Record {
+            request,
+            started,
+            head: method == Method::HEAD,
+            status: None,
+            bytes_sent: 0,
+            ending: Ending::NotSent,
+            logged: false,
+        })))
+    }
+
+    /// Records the status of the response head.
+    pub fn set_status(&self, status: StatusCode) {
+        self.lock().status = Some(status);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Record> {
+        // A record stays usable even if a holder panicked.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Record {
+    /// Writes the line, with `note` after it if the body did not complete.
+    fn log(&mut self, note: Option<&str>) {
+        if std::mem::replace(&mut self.logged, true) {
+            return;
+        }
+        let millis = self.started.elapsed().as_millis();
+        let status = self
+            .status
+            .map_or_else(|| "-".to_owned(), |status| status.as_u16().to_string());
+        let note = note.map_or_else(String::new, |note| format!(" {note}"));
+        tracing::info!(
+            target: TARGET,
+            "{} {status} {} bytes {millis} ms{note}",
+            self.request,
+            self.bytes_sent,
+        );
+    }
+}
+
+impl Drop for Record {
+    /// Nobody works on the request any more and the body never completed.
+    fn drop(&mut self) {
+        let note = match self.ending {
+            Ending::NotSent | Ending::ClientGone => "client gone",
+            Ending::Failed => "incomplete",
+        };
+        self.log(Some(note));
+    }
+}
+
+/// A response body that counts the bytes sent and completes its request's
+/// [`Entry`] when dropped.
+pub struct LoggedBody<B: Body> {
+    inner: B,
+    entry: Entry,
+    status: StatusCode,
+    /// The response's `Content-Length`: hyper stops polling once it is sent.
+    length: Option<u64>,
+    bytes_sent: u64,
+    /// The inner body said it has no more frames.
+    ended: bool,
+    failed: bool,
+}
+
+impl<B: Body> LoggedBody<B> {
+    /// Wraps `inner`, the body of a response with `status` and `length`
+    /// (its `Content-Length`, if any).
+    pub fn new(inner: B, entry: Entry, status: StatusCode, length: Option<u64>) -> Self {
+        entry.set_status(status);
         LoggedBody {
             inner,
-            request,
+            entry,
             status,
-            started,
+            length,
             bytes_sent: 0,
+            ended: false,
+            failed: false,
         }
     }
 }
@@ -96,10 +206,15 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref()
-        {
-            self.bytes_sent += hyper::body::Buf::remaining(data) as u64;
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.bytes_sent += hyper::body::Buf::remaining(data) as u64;
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.failed = true,
+            Poll::Ready(None) => self.ended = true,
+            Poll::Pending => {}
         }
         polled
     }
@@ -113,16 +228,31 @@ where
     }
 }
 
-impl<B> Drop for LoggedBody<B> {
+impl<B: Body> Drop for LoggedBody<B> {
+    /// hyper drops the body once it is sent in full (or not sent at all,
+    /// for HEAD, 204 and 304), or early when the client goes away or the
+    /// body fails: only a complete body logs now.
     fn drop(&mut self) {
-        let millis = self.started.elapsed().as_millis();
-        tracing::info!(
-            target: TARGET,
-            "{} {} {} bytes {millis} ms",
-            self.request,
-            self.status.as_u16(),
-            self.bytes_sent,
-        );
+        let mut record = self.entry.lock();
+        record.bytes_sent = self.bytes_sent;
+        let bodiless = record.head
+            || self.status.is_informational()
+            || self.status == StatusCode::NO_CONTENT
+            || self.status == StatusCode::NOT_MODIFIED;
+        let complete = !self.failed
+            && (self.ended
+                || self.inner.is_end_stream()
+                || bodiless
+                || self.length == Some(self.bytes_sent));
+        if complete {
+            record.log(None);
+        } else {
+            record.ending = if self.failed {
+                Ending::Failed
+            } else {
+                Ending::ClientGone
+            };
+        }
     }
 }
 

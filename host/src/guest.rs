@@ -4,15 +4,21 @@
 //! and links it once into a [`ProxyPre`]. Each request then follows the
 //! steps of `wasmtime-wasi-http`'s own host example:
 //!
-//! 1. wait for one of [`MAX_IN_FLIGHT_REQUESTS`] permits;
+//! 1. wait for one of the client's [`limits::MAX_IN_FLIGHT_PER_CLIENT`]
+//!    slots, then for one of [`MAX_IN_FLIGHT_REQUESTS`] permits;
 //! 2. build a fresh [`Store`] whose WASI context preopens the shared folder
 //!    at [`GUEST_ROOT`] (and the permissions snapshot, if any) and passes the
 //!    settings as environment variables;
+//!    (the request body is wrapped in a [`limits::IdleTimeoutBody`]);
 //! 3. instantiate and call `wasi:http/incoming-handler.handle` in a task of
-//!    its own, so the guest can keep streaming the body after the head;
-//! 4. await the head through the response outparam. A guest that traps or
+//!    its own, so the guest can keep streaming the body after the head, and
+//!    keeps running to the end even if the client goes away;
+//! 4. that task relays the head from the response outparam, recording its
+//!    status in the request's access-log [`Entry`]. A guest that traps or
 //!    never sets a response gets a plain 500; the server keeps running.
 
+use crate::access_log::Entry;
+use crate::limits::{self, BODY_IDLE_TIMEOUT, ClientLimiter, ClientPermit, IdleTimeoutBody};
 use crate::permissions;
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -20,6 +26,7 @@ use http_body_util::{BodyExt, Full};
 use httpuploader_component::config::{ENV_CONFIG, ENV_ROOT, ENV_SHOW_HIDDEN};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode, header};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,8 +51,13 @@ static COMPONENT_WASM: &[u8] = include_bytes!(env!("HTTPUPLOADER_COMPONENT_WASM"
 /// a guest instance (and so a pool slot) until its body is written.
 pub const MAX_IN_FLIGHT_REQUESTS: u32 = 64;
 
-/// The most linear memory one guest instance may grow to.
-const MAX_GUEST_MEMORY_BYTES: usize = 128 << 20;
+/// The most linear memory one guest instance may grow to. A JSON listing
+/// of a folder with 25,000 entries needs more than 128 MiB. The pooling
+/// allocator only reserves address space for it (each slot already
+/// reserves wasmtime's default 4 GiB on 64-bit), so idle memory does not
+/// grow; the worst case, every instance at its limit, is
+/// [`MAX_IN_FLIGHT_REQUESTS`] times this.
+const MAX_GUEST_MEMORY_BYTES: usize = 512 << 20;
 
 /// Core wasm instances one component instance may hold (the Rust module
 /// plus the component's small shim and adapter modules, with room to spare).
@@ -83,6 +95,14 @@ pub struct Guest {
     env: Vec<(&'static str, String)>,
     /// Caps the number of live instances at [`MAX_IN_FLIGHT_REQUESTS`].
     in_flight: Arc<Semaphore>,
+    /// Caps each client address at [`limits::MAX_IN_FLIGHT_PER_CLIENT`].
+    clients: Arc<ClientLimiter>,
+}
+
+/// The slots a running request holds, freed together after its instance.
+struct Permits {
+    _global: OwnedSemaphorePermit,
+    _client: ClientPermit,
 }
 
 impl Guest {
@@ -120,16 +140,31 @@ impl Guest {
             settings,
             env,
             in_flight,
+            clients: Arc::new(ClientLimiter::new(limits::MAX_IN_FLIGHT_PER_CLIENT)),
         })
     }
 
-    /// Runs one request through a fresh instance; never fails, a guest
-    /// failure becomes a 500.
-    pub async fn handle(&self, request: Request<Incoming>) -> Response<HyperOutgoingBody> {
-        let permit = Arc::clone(&self.in_flight)
+    /// Runs one request from `client` through a fresh instance; never
+    /// fails, a guest failure becomes a 500. The status goes to `entry`
+    /// even if this future is dropped (the client left) before the head.
+    pub async fn handle(
+        &self,
+        client: IpAddr,
+        request: Request<Incoming>,
+        entry: Entry,
+    ) -> Response<HyperOutgoingBody> {
+        // A client's own slot first: its excess requests wait here, not
+        // in the global queue.
+        let client_permit = self.clients.acquire(client).await;
+        let global = Arc::clone(&self.in_flight)
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
+        let permits = Permits {
+            _global: global,
+            _client: client_permit,
+        };
+        let request = request.map(|body| IdleTimeoutBody::new(body, BODY_IDLE_TIMEOUT));
 
         // Build the instance's world: store, request and response outparam.
         let (sender, receiver) = oneshot::channel();
@@ -148,21 +183,12 @@ impl Guest {
         };
 
         // The guest runs in its own task: after setting the head it still
-        // writes the body. It logs its own failure, before or after the head.
-        let run = run_guest(self.pre.clone(), store, request, outparam, permit);
-        tokio::spawn(run.in_current_span());
-
-        match receiver.await {
-            Ok(Ok(response)) => response,
-            Ok(Err(code)) => {
-                tracing::error!("guest answered with an error: {code:?}");
-                internal_error()
-            }
-            Err(_) => {
-                tracing::error!("no response from the guest; answering 500");
-                internal_error()
-            }
-        }
+        // writes the body, and it finishes even if the client is gone. It
+        // logs its own failure, before or after the head.
+        let (relay, relayed) = oneshot::channel();
+        let guest = run_guest(self.pre.clone(), store, request, outparam, permits);
+        tokio::spawn(relay_response(guest, receiver, relay, entry).in_current_span());
+        relayed.await.unwrap_or_else(|_| internal_error())
     }
 
     /// A store whose WASI context grants the shared folder and settings.
@@ -195,14 +221,60 @@ impl Guest {
     }
 }
 
+/// The guest's answer through the response outparam.
+type Answer =
+    Result<Response<HyperOutgoingBody>, wasmtime_wasi_http::p2::bindings::http::types::ErrorCode>;
+
+/// Runs `guest` to its end while passing its response head on to `relay`
+/// (a 500 if it gives none), recording the status in `entry`; `entry` is
+/// let go only once the guest is done, so a request whose client left is
+/// still logged, then.
+async fn relay_response(
+    guest: impl Future<Output = ()>,
+    mut answer: oneshot::Receiver<Answer>,
+    relay: oneshot::Sender<Response<HyperOutgoingBody>>,
+    entry: Entry,
+) {
+    tokio::pin!(guest);
+    let mut finished = false;
+    let answer = tokio::select! {
+        biased;
+        answer = &mut answer => answer,
+        () = &mut guest => {
+            // The store is gone, and the outparam's sender with it.
+            finished = true;
+            answer.await
+        }
+    };
+    let response = match answer {
+        Ok(Ok(response)) => response,
+        Ok(Err(code)) => {
+            tracing::error!("guest answered with an error: {code:?}");
+            internal_error()
+        }
+        Err(_) => {
+            tracing::error!("no response from the guest; answering 500");
+            internal_error()
+        }
+    };
+    entry.set_status(response.status());
+    // The connection's handler may be gone (the client left): the
+    // response is dropped then, and the guest sees its body closed.
+    let _ = relay.send(response);
+    if !finished {
+        guest.await;
+    }
+    drop(entry);
+}
+
 /// Instantiates the component in `store` and calls its handler, logging a
-/// trap; the store (and its pool slot) is gone before the permit is.
+/// trap; the store (and its pool slot) is gone before the permits are.
 async fn run_guest(
     pre: ProxyPre<HostState>,
     mut store: Store<HostState>,
     request: Resource<HostIncomingRequest>,
     outparam: Resource<HostResponseOutparam>,
-    permit: OwnedSemaphorePermit,
+    permit: Permits,
 ) {
     let result = async {
         let proxy = pre.instantiate_async(&mut store).await?;
@@ -330,5 +402,16 @@ impl WasiHttpHooks for NoOutgoingHttp {
             > + Send,
     > {
         Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_fits_the_memory_limit() {
+        // The engine (and so the pool) must still start with 512 MiB.
+        assert!(new_engine().is_ok());
     }
 }

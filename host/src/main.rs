@@ -5,12 +5,13 @@
 //! native host. `main` only parses the command line, sets up logging and
 //! hands over to [`server::run`]. The modules follow a request: [`server`]
 //! accepts it, [`guest`] runs it in a fresh component instance,
-//! [`access_log`] logs it; [`cli`] and [`permissions`] prepare what the
-//! guest is given.
+//! [`access_log`] logs it, [`limits`] keeps one client from holding the
+//! server; [`cli`] and [`permissions`] prepare what the guest is given.
 
 mod access_log;
 mod cli;
 mod guest;
+mod limits;
 mod permissions;
 mod server;
 

@@ -7,18 +7,19 @@
 //! or broken file:
 //!
 //! 1. at start, [`PermissionsFile::load`] reads and parses the file; any
-//!    error stops the server with the line and reason;
+//!    error (including a file over [`MAX_PERMISSIONS_FILE_BYTES`]) stops the
+//!    server with the line and reason;
 //! 2. [`Snapshot::create`] writes the text to `<tmp>/httpuploader-XXXX/`
 //!    (mode 0700, removed when the snapshot is dropped);
 //! 3. [`Snapshot::watch`] polls the real file and, when it changed and still
 //!    parses, replaces the snapshot atomically (write a temporary file, then
-//!    rename); when it no longer parses, it logs why and keeps the last good
-//!    rules.
+//!    rename); when it no longer parses or has grown too large, it logs why
+//!    and keeps the last good rules.
 
 use anyhow::{Context, Result};
 use httpuploader_component::permissions::Permissions;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use tempfile::{NamedTempFile, TempDir};
@@ -31,6 +32,11 @@ const SNAPSHOT_FILE: &str = "permissions.ini";
 
 /// Name prefix of the snapshot directory in the system's temporary folder.
 const SNAPSHOT_DIR_PREFIX: &str = "httpuploader-";
+
+/// The largest permissions file accepted, at start (exit 2) or on reload
+/// (warning, the last good rules stay): the guest reads the whole file on
+/// every request, so a huge one would exhaust its memory.
+pub const MAX_PERMISSIONS_FILE_BYTES: u64 = 1 << 20;
 
 /// How often the real file is checked for changes.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -65,9 +71,27 @@ impl PermissionsFile {
     }
 }
 
-/// Reads `path` and checks that it parses.
+/// Reads `path`, if it is not larger than [`MAX_PERMISSIONS_FILE_BYTES`],
+/// and checks that it parses.
 fn read_valid(path: &Path) -> Result<String> {
-    let text = fs::read_to_string(path)?;
+    let too_large = || {
+        anyhow::anyhow!(
+            "larger than {} KiB; a permissions file is a few lines of rules",
+            MAX_PERMISSIONS_FILE_BYTES >> 10
+        )
+    };
+    if fs::metadata(path)?.len() > MAX_PERMISSIONS_FILE_BYTES {
+        return Err(too_large());
+    }
+    // Read at most one byte past the limit, in case the file grew since.
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_PERMISSIONS_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PERMISSIONS_FILE_BYTES {
+        return Err(too_large());
+    }
+    let text = String::from_utf8(bytes).context("not UTF-8 text")?;
     Permissions::parse(&text)?;
     Ok(text)
 }
@@ -160,5 +184,47 @@ impl Snapshot {
         temp.persist(self.dir.path().join(SNAPSHOT_FILE))
             .context("cannot replace the permissions snapshot")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.ini");
+        let comment = "# padding\n".repeat((MAX_PERMISSIONS_FILE_BYTES as usize / 10) + 1);
+        fs::write(&path, comment).unwrap();
+        let err = PermissionsFile::load(path).unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.contains("huge.ini"), "{message}");
+        assert!(message.contains("larger than 1024 KiB"), "{message}");
+    }
+
+    #[test]
+    fn a_file_at_the_limit_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("full.ini");
+        let mut text = "# padding\n".repeat(MAX_PERMISSIONS_FILE_BYTES as usize / 10);
+        text.push_str(&"#".repeat(MAX_PERMISSIONS_FILE_BYTES as usize - text.len()));
+        fs::write(&path, text).unwrap();
+        assert!(PermissionsFile::load(path).is_ok());
+    }
+
+    #[test]
+    fn a_reload_over_the_limit_keeps_the_last_good_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.ini");
+        fs::write(&path, "# good\n").unwrap();
+        let mut snapshot = Snapshot::create(PermissionsFile::load(path.clone()).unwrap()).unwrap();
+        let huge = "#".repeat(MAX_PERMISSIONS_FILE_BYTES as usize + 1);
+        fs::write(&path, huge).unwrap();
+        // Force a change of stamp even on coarse timestamps.
+        snapshot.stamp = None;
+        snapshot.reload_if_changed();
+        let kept = fs::read_to_string(snapshot.dir().join(SNAPSHOT_FILE)).unwrap();
+        assert_eq!(kept, "# good\n");
     }
 }

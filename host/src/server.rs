@@ -5,10 +5,11 @@
 //! compile the component, bind, print where to connect, accept until Ctrl-C
 //! or SIGTERM, then give open connections [`SHUTDOWN_GRACE`] to finish.
 //! Each connection is a hyper http1 connection with keep-alive; each request
-//! goes to [`Guest::handle`] and its response body is wrapped for the access
-//! log.
+//! goes to [`Guest::handle`] (which caps it per client address and puts an
+//! idle timeout on its body, see [`crate::limits`]) and its response body is
+//! wrapped for the access log.
 
-use crate::access_log::{LoggedBody, RequestLine};
+use crate::access_log::{Entry, LoggedBody, RequestLine};
 use crate::cli::Settings;
 use crate::guest::{Guest, GuestSettings, plain_text};
 use crate::permissions::Snapshot;
@@ -303,12 +304,21 @@ async fn handle_request(
     let started = Instant::now();
     let line = RequestLine::new(remote, request.method(), request.uri());
     let span = tracing::info_span!("request", %line);
+    // Logged once, even if hyper drops this future (the client left).
+    let entry = Entry::new(line, request.method(), started);
     let response = match ensure_host(&mut request, local) {
-        Ok(()) => guest.handle(request).instrument(span).await,
+        Ok(()) => {
+            let handled = guest.handle(remote, request, entry.clone());
+            handled.instrument(span).await
+        }
         Err(reason) => plain_text(StatusCode::BAD_REQUEST, reason),
     };
     let status = response.status();
-    response.map(|body| LoggedBody::new(body, line, status, started))
+    let length = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse().ok());
+    response.map(|body| LoggedBody::new(body, entry, status, length))
 }
 
 /// Makes sure the guest gets an authority: HTTP/1.1 requires a readable
