@@ -411,7 +411,12 @@ mod tests {
 
     #[test]
     fn the_pool_fits_the_memory_limit() {
-        // The engine (and so the pool) must still start with 512 MiB.
-        assert!(new_engine().is_ok());
+        // The pooling allocator (not only the on-demand fallback) still
+        // starts with MAX_GUEST_MEMORY_BYTES per instance.
+        let mut config = Config::new();
+        config.allocation_strategy(pooling_config());
+        if let Err(err) = Engine::new(&config) {
+            panic!("pooling allocator: {err:#}");
+        }
     }
 }

@@ -1,0 +1,263 @@
+//! The host's limits (security review): one client cannot hold every
+//! instance, an idle request body is cut off, every request is logged even
+//! when its client hangs up, an oversized permissions file is refused, and
+//! a large folder still lists.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use integration_tests::{Server, run_httpuploader};
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// A server where everything is allowed.
+fn open_server() -> Server {
+    Server::builder().config("[DEFAULT]\nallow = all\n").start()
+}
+
+/// The second loopback address, standing for another client.
+const OTHER_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+/// The host's request-body idle timeout (`BODY_IDLE_TIMEOUT`).
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects to `server` from `source` (port chosen by the system).
+fn connect_from(source: IpAddr, server: SocketAddr) -> TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    socket
+        .bind(&SocketAddr::new(source, 0).into())
+        .expect("bind 127.0.0.2 (Linux routes all of 127/8 to lo)");
+    socket
+        .connect_timeout(&server.into(), Duration::from_secs(5))
+        .expect("connect");
+    let stream: TcpStream = socket.into();
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+}
+
+/// Sends the head of a raw upload of 1000 bytes to `target` and the first
+/// two of them, then leaves the request hanging.
+fn start_stalled_upload(mut stream: TcpStream, addr: SocketAddr, target: &str) -> TcpStream {
+    let head = format!(
+        "POST {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: 1000\r\nConnection: close\r\n\r\nab"
+    );
+    stream.write_all(head.as_bytes()).expect("send head");
+    stream
+}
+
+/// `GET /api/health` on a fresh connection from 127.0.0.1, with a deadline.
+fn health_within(addr: SocketAddr, limit: Duration) -> String {
+    let mut stream = TcpStream::connect_timeout(&addr, limit).expect("connect");
+    stream.set_read_timeout(Some(limit)).expect("read timeout");
+    let request = format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    let started = Instant::now();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(
+        started.elapsed() < limit && answer.starts_with("HTTP/1.1 200"),
+        "/api/health did not answer within {limit:?}: {answer:?}"
+    );
+    answer
+}
+
+/// The names of upload temporaries (`.httpuploader-*.part`) in `dir`.
+fn part_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.starts_with(".httpuploader-") && name.ends_with(".part"))
+        .collect()
+}
+
+#[test]
+fn stalled_uploads_from_one_client_do_not_stall_the_others() {
+    let server = open_server();
+    let addr = server.addr();
+    // More stalled uploads than the server has instances (64), all from
+    // 127.0.0.2: that client gets 16 at a time, the rest wait.
+    let stalled: Vec<TcpStream> = (0..70)
+        .map(|n| {
+            let stream = connect_from(OTHER_CLIENT, addr);
+            start_stalled_upload(stream, addr, &format!("/api/1/sub/slow{n}.txt?cmd=upload"))
+        })
+        .collect();
+    // Let them all reach the server and take what they can.
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..3 {
+        health_within(addr, Duration::from_secs(5));
+    }
+    // The stalled client is not shut out either: its extra requests queue.
+    drop(stalled);
+    health_within(addr, Duration::from_secs(5));
+}
+
+#[test]
+fn a_stalled_upload_body_is_cut_after_the_idle_timeout() {
+    let server = open_server();
+    let addr = server.addr();
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    let mut stream = start_stalled_upload(stream, addr, "/api/1/sub/stalled.txt?cmd=upload");
+    stream
+        .set_read_timeout(Some(BODY_IDLE_TIMEOUT + Duration::from_secs(10)))
+        .expect("read timeout");
+    let started = Instant::now();
+    // The server answers (an error) or closes once it gives up on the body.
+    let mut answer = Vec::new();
+    let read = stream.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    assert!(
+        read.is_ok(),
+        "the server still held the stalled upload after {waited:?}: {read:?}"
+    );
+    assert!(
+        waited >= BODY_IDLE_TIMEOUT - Duration::from_secs(1),
+        "cut after only {waited:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        !answer.starts_with("HTTP/1.1 2"),
+        "a cut upload succeeded: {answer}"
+    );
+    let sub = server.root().join("sub");
+    assert!(!sub.join("stalled.txt").exists(), "the cut upload was kept");
+    // The guest removes its temporary as it finishes, just after answering.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !part_files(&sub).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(part_files(&sub), Vec::<String>::new());
+}
+
+/// The access-log lines that contain `marker`.
+fn lines_with(log: &str, marker: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains(marker))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn requests_whose_client_hangs_up_are_logged_once() {
+    let server = open_server();
+    let addr = server.addr();
+
+    // 1. Gone mid-body: the guest answers a read error, perhaps to no one.
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    let stream = start_stalled_upload(stream, addr, "/api/1/sub/gone-marker.txt?cmd=upload");
+    std::thread::sleep(Duration::from_millis(300));
+    stream.shutdown(std::net::Shutdown::Both).expect("hang up");
+    drop(stream);
+
+    // 2. Gone before the head, while the guest deletes a large folder.
+    let big = server.root().join("big-delete-marker");
+    std::fs::create_dir(&big).expect("mkdir");
+    for n in 0..8_000 {
+        std::fs::File::create(big.join(format!("f{n}"))).expect("create");
+    }
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    let request = format!("DELETE /api/1/big-delete-marker HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    // Once the guest is at work (a hang-up before the request is read
+    // only closes the connection).
+    std::thread::sleep(Duration::from_millis(100));
+    stream.shutdown(std::net::Shutdown::Both).expect("hang up");
+    drop(stream);
+
+    // 3. A complete request for comparison.
+    assert_eq!(server.get("/sub/readme.txt").status, 200);
+
+    let log = server.wait_for_stderr(Duration::from_secs(20), |log| {
+        ["gone-marker", "big-delete-marker", "GET /sub/readme.txt"]
+            .iter()
+            .all(|marker| log.contains(marker))
+    });
+    let gone = lines_with(&log, "gone-marker");
+    assert_eq!(gone.len(), 1, "expected one line, got {gone:?}");
+    assert!(
+        gone[0].contains("POST /api/1/sub/gone-marker.txt?cmd=upload\" 4"),
+        "{}",
+        gone[0]
+    );
+
+    let deleted = lines_with(&log, "big-delete-marker");
+    assert_eq!(deleted.len(), 1, "expected one line, got {deleted:?}");
+    assert!(
+        deleted[0].contains("DELETE /api/1/big-delete-marker\" 2"),
+        "{}",
+        deleted[0]
+    );
+    // Usually ` client gone`; a busy machine may let the 204 reach the
+    // socket before the hang-up is noticed, and then it was sent.
+    assert!(!big.exists(), "the guest did not finish the delete");
+
+    let complete = lines_with(&log, "GET /sub/readme.txt");
+    assert_eq!(complete.len(), 1, "{complete:?}");
+    assert!(!complete[0].contains("client gone"), "{}", complete[0]);
+
+    // Nothing more is logged for them later.
+    std::thread::sleep(Duration::from_millis(500));
+    let again = server.stderr();
+    assert_eq!(lines_with(&again, "gone-marker").len(), 1, "{again}");
+    assert_eq!(lines_with(&again, "big-delete-marker").len(), 1, "{again}");
+}
+
+#[test]
+fn a_huge_permissions_file_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("huge-perms.ini");
+    let line = "# a comment line that pads the file\n";
+    std::fs::write(&config, line.repeat((2 << 20) / line.len())).expect("write config");
+    let outcome = run_httpuploader(
+        [
+            "-b".as_ref(),
+            "127.0.0.1".as_ref(),
+            "-p".as_ref(),
+            "0".as_ref(),
+            "-d".as_ref(),
+            dir.path().as_os_str(),
+            "-c".as_ref(),
+            config.as_os_str(),
+        ],
+        Duration::from_secs(20),
+    );
+    let status = outcome.status.expect("it exits at once");
+    assert_eq!(status.code(), Some(2), "{outcome:?}");
+    assert!(
+        outcome.stderr.contains("huge-perms.ini"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("larger than"), "{}", outcome.stderr);
+    assert!(!outcome.stdout.contains("http://"), "{}", outcome.stdout);
+}
+
+#[test]
+fn a_folder_of_25000_files_lists_as_json() {
+    const FILES: usize = 25_000;
+    let server = Server::start();
+    let many = server.root().join("many");
+    std::fs::create_dir(&many).expect("mkdir");
+    for n in 0..FILES {
+        std::fs::File::create(many.join(format!("file-{n:05}.txt"))).expect("create");
+    }
+    let started = Instant::now();
+    let response = server.get("/api/1/many");
+    assert_eq!(response.status, 200, "{}", response.text());
+    let json = response.json();
+    let text = json.to_string();
+    assert!(text.contains("file-00000.txt") && text.contains("file-24999.txt"));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
