@@ -119,6 +119,18 @@ fn body_stream(mut body: BodyReader) -> impl Stream<Item = std::io::Result<Bytes
     })
 }
 
+/// Runs a future whose streams never wait on anything but themselves:
+/// `Pending` only means "poll again".
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,17 +144,5 @@ mod tests {
             None
         );
         assert_eq!(extended_file_name("form-data; name=\"f\""), None);
-    }
-}
-
-/// Runs a future whose streams never wait on anything but themselves:
-/// `Pending` only means "poll again".
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
     }
 }
