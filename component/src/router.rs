@@ -261,8 +261,10 @@ fn dispatch_api(
     ctx.require_visible(path)?;
     let command = api_command(ctx, path, query, &request.method)?;
     let (method, target) = shape(command);
-    let method_fits =
-        method == request.method || (method == Method::Get && request.method.is_read());
+    // HEAD does what GET does; PUT is a raw upload (what `curl -T` sends).
+    let method_fits = method == request.method
+        || (method == Method::Get && request.method.is_read())
+        || (command == Command::Upload && request.method == Method::Put);
     if !method_fits {
         return Err(Error::BadRequest(format!(
             "`{command}` takes {}, not {}, on `{path}`",
@@ -322,7 +324,8 @@ fn authorize(
 }
 
 /// The command a request names, or the default for its method and target:
-/// `delete` for DELETE, `upload` for POST, `list` or `download` for GET.
+/// `delete` for DELETE, `upload` for POST and PUT, `list` or `download`
+/// for GET.
 fn api_command(
     ctx: &Context,
     path: &SharePath,
@@ -335,7 +338,7 @@ fn api_command(
     }
     match method {
         Method::Delete => Ok(Command::Delete),
-        Method::Post => Ok(Command::Upload),
+        Method::Post | Method::Put => Ok(Command::Upload),
         m if m.is_read() => match stat(ctx, path)?.kind {
             Kind::Dir => Ok(Command::List),
             _ => Ok(Command::Download),

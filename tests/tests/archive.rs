@@ -164,6 +164,25 @@ fn contents(entries: &BTreeMap<String, Value>) -> Contents {
         .collect()
 }
 
+/// The source file an archive entry name came from: each segment as it
+/// is, or the one whose `\` the archive stored as `_`.
+fn source_path(root: &Path, name: &str) -> std::path::PathBuf {
+    let mut path = root.to_owned();
+    for segment in name.split('/') {
+        let direct = path.join(segment);
+        path = if fs::symlink_metadata(&direct).is_ok() {
+            direct
+        } else {
+            fs::read_dir(&path)
+                .expect("read a source dir")
+                .map(|e| e.expect("an entry").path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().replace('\\', "_") == segment)
+                .unwrap_or(direct)
+        };
+    }
+    path
+}
+
 /// Modification time of `path`, in whole seconds since 1970.
 fn mtime(path: &Path) -> i64 {
     let modified = fs::metadata(path)
@@ -227,7 +246,8 @@ fn folders_archive_file_by_file_as_zip_and_tar_gz() {
             let mode = if entry["dir"] == true { 0o755 } else { 0o644 };
             assert_eq!(entry["mode"], mode, "{kind} {name}");
             // Zip's DOS time has two-second steps.
-            let drift = entry["mtime"].as_i64().expect("an mtime") - mtime(&root.join(name));
+            let source = source_path(&root, name);
+            let drift = entry["mtime"].as_i64().expect("an mtime") - mtime(&source);
             assert!(
                 (-2..=2).contains(&drift),
                 "{kind} {name}: mtime off by {drift}s"

@@ -691,14 +691,24 @@ fn a_new_upload_is_listed_with_its_exact_size() {
 }
 
 #[test]
+fn put_is_a_raw_upload_as_curl_t_sends_it() {
+    let server = Server::start();
+    let with_cmd = server.request("PUT", "/api/1/sub/put.txt?cmd=upload", Some(b"put"));
+    assert_eq!(with_cmd.status, 204, "{}", with_cmd.text());
+    let without = server.request("PUT", "/api/1/sub/put2.txt", Some(b"put two"));
+    assert_eq!(without.status, 204, "{}", without.text());
+    assert_eq!(fs::read(server.root().join("sub/put.txt")).unwrap(), b"put");
+    assert_eq!(
+        fs::read(server.root().join("sub/put2.txt")).unwrap(),
+        b"put two"
+    );
+}
+
+#[test]
 fn upload_with_another_method_is_400_and_writes_nothing() {
     let server = Server::start();
     let before = snapshot(server.tree().base());
     json_error(&server.get("/api/1/sub/get.txt?cmd=upload"), 400);
-    json_error(
-        &server.request("PUT", "/api/1/sub/put.txt?cmd=upload", Some(b"put")),
-        400,
-    );
     json_error(
         &server.request("DELETE", "/api/1/sub?cmd=upload", None),
         400,
