@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -34,6 +35,11 @@ GiB = 1 << 30
 OURS = "ours"
 PEERS = ["dufs", "dufs+nodelay", "miniserve", "http.server", "httpuploader.py"]
 OPENSSL = "openssl"
+
+# Workloads whose commands (archive, checksum) our server and the original
+# allow only through a permissions file.
+PERMS_WORKLOADS = {"W5", "W6"}
+PERMS_INI = "[DEFAULT]\nallow = list, download, mkdir, upload, archive, checksum\n"
 
 
 class Sizes:
@@ -117,9 +123,25 @@ def server_tree(work, source, name):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free 127.0.0.1 port below the kernel's ephemeral range, so that
+    no port the kernel hands out meanwhile (to our server's `-p 0`, to a
+    client socket) can take it before the peer binds it."""
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10000, max(low, 10001))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise Failure("no free port below the ephemeral range")
 
 
 class Running:
@@ -166,9 +188,13 @@ class Running:
             if self.port is not None:
                 try:
                     socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    return
                 except OSError:
                     pass
+                else:
+                    # Still running: the port is really this server's.
+                    time.sleep(0.1)
+                    if self.proc.poll() is None:
+                        return
             time.sleep(0.05)
         self.stop()
         raise Failure(f"{self.name} did not listen within {timeout} s")
@@ -208,12 +234,17 @@ class Running:
                 log(f"stopping {running.name}: {e}")
 
 
-def start_server(name, opts, root):
-    """Starts server `name` sharing `root`."""
+def start_server(name, opts, root, wid):
+    """Starts server `name` sharing `root` for workload `wid`. Ours and
+    httpuploader.py run with their default permissions, plus a permissions
+    file for the workloads whose commands the default does not allow
+    (a file that allows more also lists more links per entry, which would
+    make W3 measure a bigger answer than a default user gets)."""
     env = dict(os.environ)
     logdir = opts.work
+    perms = ["-c", opts.perms] if wid in PERMS_WORKLOADS else []
     if name == OURS:
-        argv = [opts.bin, "-b", "127.0.0.1", "-p", "0", "-d", root, "-c", opts.perms]
+        argv = [opts.bin, "-b", "127.0.0.1", "-p", "0", "-d", root, *perms]
         return Running(name, argv, env, opts.work, logdir)
     port = free_port()
     if name in ("dufs", "dufs+nodelay"):
@@ -231,11 +262,11 @@ def start_server(name, opts, root):
         code = (
             "import sys, httpuploader as h\n"
             "from wsgiref.simple_server import make_server\n"
-            "app = h.WSGIApp(topdir=sys.argv[1], config=h.Config(sys.argv[2]))\n"
-            "make_server('127.0.0.1', int(sys.argv[3]), app,"
+            "app = h.WSGIApp(topdir=sys.argv[1], config=h.Config(sys.argv[3] if sys.argv[3:] else None))\n"
+            "make_server('127.0.0.1', int(sys.argv[2]), app,"
             " server_class=h.WSGIThreadingServer).serve_forever()\n"
         )
-        argv = [opts.venv_python, "-c", code, root, opts.perms, str(port)]
+        argv = [opts.venv_python, "-c", code, root, str(port), *perms[1:]]
     else:
         raise ValueError(name)
     return Running(name, argv, env, opts.work, logdir, port)
@@ -546,7 +577,7 @@ def run_workload(wid, fn, servers, opts, results):
         results[(wid, name)] = {"values": {}, "rss": None, "error": None, "counts": {}}
         root = server_tree(opts.work, opts.data, name)
         try:
-            live[name] = (start_server(name, opts, root), root)
+            live[name] = (start_server(name, opts, root, wid), root)
         except Failure as e:
             fail(wid, name, e, results)
             shutil.rmtree(root, ignore_errors=True)
@@ -562,7 +593,9 @@ def run_workload(wid, fn, servers, opts, results):
                     measured = fn(srv, root, opts, run)
                     if srv.proc.poll() is not None:
                         raise Failure(f"{name} died during {wid}")
-                except Failure as e:
+                except (Failure, OSError, http.client.HTTPException, ValueError) as e:
+                    if srv.proc.poll() is not None:
+                        e = Failure(f"{name} exited during {wid} ({e}): {srv.log_text()[-300:]}")
                     fail(wid, name, e, results)
                     srv.stop()
                     del live[name]
@@ -751,10 +784,10 @@ def machine(opts):
     rev = command_output(["git", "-C", opts.repo, "rev-parse", "--short", "HEAD"])
     dirty = subprocess.run(["git", "-C", opts.repo, "status", "--porcelain"], capture_output=True, text=True).stdout
     items = [
-        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        ("finished", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
         ("machine", f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, {mem} RAM"),
         ("kernel", platform.release()),
-        ("load average at start", opts.loadavg),
+        ("load average (1/5/15 min) at start / end", f"{opts.loadavg} / {' '.join(open('/proc/loadavg').read().split()[:3])}"),
         ("httpuploader", f"{rev}{' + uncommitted changes' if dirty.strip() else ''}"),
     ]
     peers = [
@@ -840,7 +873,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     opts.perms = os.path.join(opts.work, "perms.ini")
     with open(opts.perms, "w") as f:
-        f.write("[DEFAULT]\nallow = all\n")
+        f.write(PERMS_INI)
     opts.data = os.path.join(opts.work, "data")
     log(f"making data ({human_size(opts.sizes.big)} file, {opts.sizes.listing} + {opts.sizes.zip_small} small files)")
     make_data(opts.data, opts.sizes)
@@ -860,7 +893,7 @@ def main():
     if OURS in opts.servers:
         root = server_tree(opts.work, opts.data, "warm-up")
         try:
-            warm = start_server(OURS, opts, root)
+            warm = start_server(OURS, opts, root, "warm-up")
             opts.cold_start_rss = warm.peak_rss_kib()
             warm.stop()
         except Failure as e:
