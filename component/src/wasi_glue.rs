@@ -166,7 +166,9 @@ fn write_body(body: &OutgoingBody, content: Body) -> io::Result<()> {
 
 /// Sends `len` bytes of `file` in [`CHUNK`]-sized writes.
 fn copy_file(file: &mut std::fs::File, len: u64, out: &mut impl Write) -> io::Result<()> {
-    let mut buf = vec![0; CHUNK];
+    // No bigger than the file: zeroing a full chunk for a 4 KiB file is
+    // most of the cost of a small download.
+    let mut buf = vec![0; CHUNK.min(usize::try_from(len).unwrap_or(CHUNK))];
     let mut left = len;
     while left > 0 {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
