@@ -4,8 +4,8 @@
 //! and links it once into a [`ProxyPre`]. Each request then follows the
 //! steps of `wasmtime-wasi-http`'s own host example:
 //!
-//! 1. wait for one of the client's [`limits::MAX_IN_FLIGHT_PER_CLIENT`]
-//!    slots, then for one of [`MAX_IN_FLIGHT_REQUESTS`] permits;
+//! 1. wait for one of the client's [`Limits::max_per_client`] slots, then
+//!    for one of [`Limits::max_requests`] permits;
 //! 2. build a fresh [`Store`] whose WASI context preopens the shared folder
 //!    at [`GUEST_ROOT`] (and the permissions snapshot, if any) and passes the
 //!    settings as environment variables;
@@ -18,7 +18,7 @@
 //!    never sets a response gets a plain 500; the server keeps running.
 
 use crate::access_log::Entry;
-use crate::limits::{self, BODY_IDLE_TIMEOUT, ClientLimiter, ClientPermit, IdleTimeoutBody};
+use crate::limits::{ClientLimiter, ClientPermit, IdleTimeoutBody, Limits};
 use crate::permissions;
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -47,16 +47,12 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 /// The server component, built by `build.rs` and embedded in the binary.
 static COMPONENT_WASM: &[u8] = include_bytes!(env!("HTTPUPLOADER_COMPONENT_WASM"));
 
-/// Requests handled at the same time; more wait for a permit. Each one holds
-/// a guest instance (and so a pool slot) until its body is written.
-pub const MAX_IN_FLIGHT_REQUESTS: u32 = 64;
-
 /// The most linear memory one guest instance may grow to. A JSON listing
 /// of a folder with 25,000 entries needs more than 128 MiB. The pooling
 /// allocator only reserves address space for it (each slot already
 /// reserves wasmtime's default 4 GiB on 64-bit), so idle memory does not
 /// grow; the worst case, every instance at its limit, is
-/// [`MAX_IN_FLIGHT_REQUESTS`] times this.
+/// [`Limits::max_requests`] times this.
 const MAX_GUEST_MEMORY_BYTES: usize = 512 << 20;
 
 /// How much of a finished instance's linear memory its pool slot keeps
@@ -67,7 +63,7 @@ const MAX_GUEST_MEMORY_BYTES: usize = 512 << 20;
 /// [`TABLE_KEPT_RESIDENT`], 4 KiB GETs went from about 6,000 to 11,000
 /// requests a second on 2 cores (`just bench --only W2`). The price is
 /// memory that stays resident in the slots that were used: at most
-/// [`MAX_IN_FLIGHT_REQUESTS`] times this, reached only after that many
+/// [`Limits::max_requests`] times this, reached only after that many
 /// requests ran at once (peak RSS in the W2 benchmark grew by ~2 MiB).
 const MEMORY_KEPT_RESIDENT: usize = 2 << 20;
 
@@ -103,6 +99,8 @@ pub struct GuestSettings {
     /// The permissions snapshot directory, preopened read-only at
     /// [`permissions::GUEST_DIR`].
     pub permissions_dir: Option<PathBuf>,
+    /// Requests in flight, per client and in all; the body idle timeout.
+    pub limits: Limits,
 }
 
 /// The compiled component, ready to handle requests.
@@ -111,9 +109,9 @@ pub struct Guest {
     settings: GuestSettings,
     /// Environment variables for every instance, computed once.
     env: Vec<(&'static str, String)>,
-    /// Caps the number of live instances at [`MAX_IN_FLIGHT_REQUESTS`].
+    /// Caps the number of live instances at [`Limits::max_requests`].
     in_flight: Arc<Semaphore>,
-    /// Caps each client address at [`limits::MAX_IN_FLIGHT_PER_CLIENT`].
+    /// Caps each client address at [`Limits::max_per_client`].
     clients: Arc<ClientLimiter>,
 }
 
@@ -126,7 +124,7 @@ struct Permits {
 impl Guest {
     /// Compiles the embedded component and pre-instantiates it.
     pub fn new(settings: GuestSettings) -> Result<Guest> {
-        let engine = new_engine()?;
+        let engine = new_engine(settings.limits.max_requests)?;
         let compiling = Instant::now();
         let component = Component::new(&engine, COMPONENT_WASM)
             .map_err(into_anyhow)
@@ -152,14 +150,20 @@ impl Guest {
         if settings.permissions_dir.is_some() {
             env.push((ENV_CONFIG, permissions::guest_file()));
         }
-        let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT_REQUESTS as usize));
+        let limits = settings.limits;
+        let in_flight = Arc::new(Semaphore::new(limits.max_requests as usize));
         Ok(Guest {
             pre,
             settings,
             env,
             in_flight,
-            clients: Arc::new(ClientLimiter::new(limits::MAX_IN_FLIGHT_PER_CLIENT)),
+            clients: Arc::new(ClientLimiter::new(limits.max_per_client)),
         })
+    }
+
+    /// The caps and timeouts this server runs with.
+    pub fn limits(&self) -> Limits {
+        self.settings.limits
     }
 
     /// Runs one request from `client` through a fresh instance; never
@@ -182,7 +186,8 @@ impl Guest {
             _global: global,
             _client: client_permit,
         };
-        let request = request.map(|body| IdleTimeoutBody::new(body, BODY_IDLE_TIMEOUT));
+        let idle = self.settings.limits.body_idle_timeout;
+        let request = request.map(|body| IdleTimeoutBody::new(body, idle));
 
         // Build the instance's world: store, request and response outparam.
         let (sender, receiver) = oneshot::channel();
@@ -307,11 +312,11 @@ async fn run_guest(
     }
 }
 
-/// An engine with the pooling allocator sized for [`MAX_IN_FLIGHT_REQUESTS`]
-/// instances, or the on-demand allocator where the pool cannot be reserved.
-fn new_engine() -> Result<Engine> {
+/// An engine with the pooling allocator sized for `slots` instances, or
+/// the on-demand allocator where the pool cannot be reserved.
+fn new_engine(slots: u32) -> Result<Engine> {
     let mut config = Config::new();
-    config.allocation_strategy(pooling_config());
+    config.allocation_strategy(pooling_config(slots));
     // Compiling takes most of the start-up time; wasmtime's cache (in the
     // user's cache directory, keyed by the wasm and the engine settings)
     // turns it into a file read after the first run.
@@ -334,8 +339,7 @@ fn new_engine() -> Result<Engine> {
 }
 
 /// Pool limits: one component instance per permitted request.
-fn pooling_config() -> PoolingAllocationConfig {
-    let slots = MAX_IN_FLIGHT_REQUESTS;
+fn pooling_config(slots: u32) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
         .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
@@ -433,11 +437,14 @@ mod tests {
     #[test]
     fn the_pool_fits_the_memory_limit() {
         // The pooling allocator (not only the on-demand fallback) still
-        // starts with MAX_GUEST_MEMORY_BYTES per instance.
-        let mut config = Config::new();
-        config.allocation_strategy(pooling_config());
-        if let Err(err) = Engine::new(&config) {
-            panic!("pooling allocator: {err:#}");
+        // starts with MAX_GUEST_MEMORY_BYTES per instance, for the default
+        // number of requests and for the most `--max-requests` allows.
+        for slots in [Limits::MAX_REQUESTS, 1024] {
+            let mut config = Config::new();
+            config.allocation_strategy(pooling_config(slots));
+            if let Err(err) = Engine::new(&config) {
+                panic!("pooling allocator with {slots} slots: {err:#}");
+            }
         }
     }
 }

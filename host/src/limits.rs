@@ -1,18 +1,18 @@
-//! What keeps one client from holding the whole server: a cap on the
-//! requests each client address has in flight, and an idle timeout on
-//! request bodies.
+//! What keeps one client from holding the whole server: [`Limits`] (set
+//! on the command line), a cap on the requests each client address has in
+//! flight, and an idle timeout on request bodies.
 //!
 //! [`ClientLimiter`] gives each client address (IPv4-mapped IPv6 counted as
-//! the IPv4 address) [`MAX_IN_FLIGHT_PER_CLIENT`] slots. A request takes
-//! one of its client's slots before it may wait for one of the server's
-//! [`crate::guest::MAX_IN_FLIGHT_REQUESTS`] instances, so a client with
-//! many slow requests queues behind its own slots and leaves the others
-//! free for everyone else. An address's entry exists only while it has a
-//! request waiting or running, so the map cannot grow without bound.
+//! the IPv4 address) [`Limits::max_per_client`] slots. A request takes one
+//! of its client's slots before it may wait for one of the server's
+//! [`Limits::max_requests`] instances, so a client with many slow requests
+//! queues behind its own slots and leaves the others free for everyone
+//! else. An address's entry exists only while it has a request waiting or
+//! running, so the map cannot grow without bound.
 //!
 //! [`IdleTimeoutBody`] wraps a request body: if no new frame arrives for
-//! [`BODY_IDLE_TIMEOUT`] while it is being read, the body ends with an
-//! error, the guest sees a read error and discards the upload, and its
+//! [`Limits::body_idle_timeout`] while it is being read, the body ends with
+//! an error, the guest sees a read error and discards the upload, and its
 //! instance is freed.
 
 use bytes::Bytes;
@@ -26,20 +26,50 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
-/// Requests one client address may have in flight (waiting for an instance
-/// or running in one); more from that address wait for one of these slots.
-/// A quarter of [`crate::guest::MAX_IN_FLIGHT_REQUESTS`], so at least four
-/// clients always fit at once.
-pub const MAX_IN_FLIGHT_PER_CLIENT: usize = 16;
+/// How much of the server one client, or all of them, may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests handled at the same time, each in its own guest instance
+    /// (and pool slot); more wait for one to finish.
+    pub max_requests: u32,
+    /// Requests one client address may have in flight (waiting for an
+    /// instance or running in one); more from that address wait.
+    pub max_per_client: u32,
+    /// How long a client may take to send a request head; a connection
+    /// that sends none in that time (an idle keep-alive one too) is closed.
+    pub header_timeout: Duration,
+    /// How long a request body may go without a new chunk of bytes while
+    /// the guest reads it; then the body fails and the upload is dropped.
+    pub body_idle_timeout: Duration,
+}
 
-/// How long a request body may go without a new frame (a chunk of bytes)
-/// while the guest reads it; then the body fails and the request ends.
-pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+impl Limits {
+    /// Requests in flight by default.
+    pub const MAX_REQUESTS: u32 = 64;
+    /// Requests in flight per client by default: a quarter of
+    /// [`Limits::MAX_REQUESTS`], so at least four clients always fit.
+    pub const MAX_PER_CLIENT: u32 = 16;
+    /// The default [`Limits::header_timeout`].
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default [`Limits::body_idle_timeout`].
+    pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_requests: Limits::MAX_REQUESTS,
+            max_per_client: Limits::MAX_PER_CLIENT,
+            header_timeout: Limits::HEADER_TIMEOUT,
+            body_idle_timeout: Limits::BODY_IDLE_TIMEOUT,
+        }
+    }
+}
 
 /// Per-client-address request slots.
 #[derive(Debug)]
 pub struct ClientLimiter {
-    per_client: usize,
+    per_client: u32,
     /// Each address with a request waiting or running: its slots, and how
     /// many requests hold or wait for one.
     clients: Mutex<HashMap<IpAddr, (Arc<Semaphore>, usize)>>,
@@ -47,7 +77,7 @@ pub struct ClientLimiter {
 
 impl ClientLimiter {
     /// A limiter giving each address `per_client` slots.
-    pub fn new(per_client: usize) -> ClientLimiter {
+    pub fn new(per_client: u32) -> ClientLimiter {
         ClientLimiter {
             per_client,
             clients: Mutex::new(HashMap::new()),
@@ -63,7 +93,7 @@ impl ClientLimiter {
             let mut clients = self.lock();
             let (semaphore, users) = clients
                 .entry(client)
-                .or_insert_with(|| (Arc::new(Semaphore::new(self.per_client)), 0));
+                .or_insert_with(|| (Arc::new(Semaphore::new(self.per_client as usize)), 0));
             *users += 1;
             Arc::clone(semaphore)
         };

@@ -32,10 +32,6 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-/// How long a client may take to send a request head before the
-/// connection is closed.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The largest request head (request line and headers) accepted; larger
 /// ones get 431.
 const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
@@ -72,6 +68,7 @@ async fn serve(settings: Settings) -> Result<()> {
         permissions,
         bind,
         port,
+        limits,
     } = settings;
 
     // The guest reads the rules from a private copy that a watcher updates.
@@ -83,6 +80,7 @@ async fn serve(settings: Settings) -> Result<()> {
         root: root.clone(),
         show_hidden,
         permissions_dir,
+        limits,
     })?;
     let watcher = snapshot.map(|snapshot| tokio::spawn(snapshot.watch()));
 
@@ -269,6 +267,7 @@ async fn serve_connection(
         tracing::debug!("cannot set TCP_NODELAY for {remote}: {err}");
     }
     let local = stream.local_addr().ok();
+    let header_timeout = guest.limits().header_timeout;
     let service = service_fn(move |request| {
         let guest = Arc::clone(&guest);
         async move { Ok::<_, Infallible>(handle_request(&guest, remote.ip(), local, request).await) }
@@ -276,7 +275,7 @@ async fn serve_connection(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_timeout)
         .max_header_size(MAX_REQUEST_HEAD_BYTES)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);

@@ -211,6 +211,7 @@ pub struct ServerBuilder {
     show_hidden: bool,
     port: u16,
     long_flags: bool,
+    extra_args: Vec<String>,
 }
 
 impl ServerBuilder {
@@ -236,6 +237,12 @@ impl ServerBuilder {
     /// Pass the long forms of the flags (`--bind`, `--port`, …).
     pub fn long_flags(mut self) -> ServerBuilder {
         self.long_flags = true;
+        self
+    }
+
+    /// Pass these arguments too (the host only; e.g. `--idle-timeout 2s`).
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> ServerBuilder {
+        self.extra_args.extend(args.into_iter().map(Into::into));
         self
     }
 
@@ -265,6 +272,7 @@ impl ServerBuilder {
         if self.show_hidden {
             command.arg(flag("-s", "--show-hidden"));
         }
+        command.args(&self.extra_args);
         let (child, stdout, stderr, lines) = spawn_with_lines(&mut command);
         let mut server = Server::new(child, stdout, stderr, self.tree);
         let addr = server.wait_for_url_line(&lines);
@@ -341,6 +349,7 @@ impl Server {
             show_hidden: false,
             port: 0,
             long_flags: false,
+            extra_args: Vec::new(),
         }
     }
 

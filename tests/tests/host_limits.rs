@@ -1,7 +1,10 @@
 //! The host's limits (security review): one client cannot hold every
-//! instance, an idle request body is cut off, every request is logged even
-//! when its client hangs up, an oversized permissions file is refused, and
-//! a large folder still lists.
+//! instance, an idle request body is cut off, a client that sends no
+//! request head is let go, each of these is set on the command line
+//! (`--max-requests`, `--max-per-client`, `--idle-timeout`,
+//! `--header-timeout`), every request is logged even when its client hangs
+//! up, an oversized permissions file is refused, and a large folder still
+//! lists.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
@@ -19,8 +22,17 @@ fn open_server() -> Server {
 /// The second loopback address, standing for another client.
 const OTHER_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
-/// The host's request-body idle timeout (`BODY_IDLE_TIMEOUT`).
-const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `--idle-timeout` and `--header-timeout` of the servers below that
+/// set them (the defaults, 30 s, are checked by the host's unit tests).
+const SHORT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A server where everything is allowed, with `args` added.
+fn server_with(args: &[&str]) -> Server {
+    Server::builder()
+        .config("[DEFAULT]\nallow = all\n")
+        .args(args.iter().copied())
+        .start()
+}
 
 /// Connects to `server` from `source` (port chosen by the system).
 fn connect_from(source: IpAddr, server: SocketAddr) -> TcpStream {
@@ -102,12 +114,12 @@ fn stalled_uploads_from_one_client_do_not_stall_the_others() {
 
 #[test]
 fn a_stalled_upload_body_is_cut_after_the_idle_timeout() {
-    let server = open_server();
+    let server = server_with(&["--idle-timeout", "2s"]);
     let addr = server.addr();
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     let mut stream = start_stalled_upload(stream, addr, "/api/1/sub/stalled.txt?cmd=upload");
     stream
-        .set_read_timeout(Some(BODY_IDLE_TIMEOUT + Duration::from_secs(10)))
+        .set_read_timeout(Some(SHORT_TIMEOUT + Duration::from_secs(20)))
         .expect("read timeout");
     let started = Instant::now();
     // The server answers (an error) or closes once it gives up on the body.
@@ -119,7 +131,7 @@ fn a_stalled_upload_body_is_cut_after_the_idle_timeout() {
         "the server still held the stalled upload after {waited:?}: {read:?}"
     );
     assert!(
-        waited >= BODY_IDLE_TIMEOUT - Duration::from_secs(1),
+        waited >= SHORT_TIMEOUT - Duration::from_millis(500),
         "cut after only {waited:?}"
     );
     let answer = String::from_utf8_lossy(&answer);
@@ -135,6 +147,114 @@ fn a_stalled_upload_body_is_cut_after_the_idle_timeout() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(part_files(&sub), Vec::<String>::new());
+}
+
+/// Reads from `stream` until the server closes it (or `limit` passes);
+/// returns what arrived and how long it took.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Duration) {
+    stream.set_read_timeout(Some(limit)).expect("read timeout");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = stream.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    assert!(
+        read.is_ok(),
+        "the server kept the connection open for {waited:?}: {read:?}"
+    );
+    (String::from_utf8_lossy(&answer).into_owned(), waited)
+}
+
+#[test]
+fn a_client_that_sends_no_request_head_is_let_go_after_the_header_timeout() {
+    let server = server_with(&["--header-timeout", "2s"]);
+    let addr = server.addr();
+
+    // Half a request line, then nothing.
+    let mut partial = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    partial.write_all(b"GET /api/he").expect("send");
+    let (_, waited) = read_until_closed(&mut partial, Duration::from_secs(20));
+    assert!(
+        waited >= SHORT_TIMEOUT - Duration::from_millis(500),
+        "closed after only {waited:?}"
+    );
+
+    // A keep-alive connection that has been answered, then goes quiet.
+    let mut idle = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    let request = format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    idle.write_all(request.as_bytes()).expect("send");
+    let (answer, _) = read_until_closed(&mut idle, Duration::from_secs(20));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // The server itself is fine.
+    health_within(addr, Duration::from_secs(5));
+}
+
+#[test]
+fn max_per_client_queues_a_clients_extra_requests_but_no_one_elses() {
+    let server = server_with(&["--max-per-client", "1", "--idle-timeout", "2s"]);
+    let addr = server.addr();
+    let stream = connect_from(OTHER_CLIENT, addr);
+    let _stalled = start_stalled_upload(stream, addr, "/api/1/sub/held.txt?cmd=upload");
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Another address is answered at once.
+    health_within(addr, Duration::from_secs(5));
+
+    // The same address waits until its one slot is free: the stalled
+    // upload is cut after the idle timeout, then this is answered.
+    let mut second = connect_from(OTHER_CLIENT, addr);
+    let request = format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    second.write_all(request.as_bytes()).expect("send");
+    let (answer, waited) = read_until_closed(&mut second, Duration::from_secs(20));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        waited >= Duration::from_secs(1),
+        "a second request from the same client ran at once ({waited:?})"
+    );
+    assert!(!server.root().join("sub/held.txt").exists());
+}
+
+#[test]
+fn max_requests_caps_the_whole_server() {
+    let server = server_with(&["--max-requests", "1", "--idle-timeout", "2s"]);
+    let addr = server.addr();
+    let stream = connect_from(OTHER_CLIENT, addr);
+    let _stalled = start_stalled_upload(stream, addr, "/api/1/sub/held.txt?cmd=upload");
+    std::thread::sleep(Duration::from_millis(300));
+
+    // The one instance is taken: even another client waits for it.
+    let started = Instant::now();
+    health_within(addr, Duration::from_secs(20));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "a second request ran beside the first ({:?})",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn bad_limits_are_refused_at_start() {
+    for args in [
+        ["--max-requests", "0"],
+        ["--max-per-client", "100000"],
+        ["--header-timeout", "0s"],
+        ["--idle-timeout", "soon"],
+    ] {
+        let outcome = run_httpuploader(
+            ["-p", "0", "-b", "127.0.0.1"].into_iter().chain(args),
+            Duration::from_secs(20),
+        );
+        assert_eq!(
+            outcome.status.and_then(|s| s.code()),
+            Some(2),
+            "{args:?}: {outcome:?}"
+        );
+        assert!(
+            outcome.stderr.contains(args[0]),
+            "{args:?}: the error does not name the option: {}",
+            outcome.stderr
+        );
+    }
 }
 
 /// The access-log lines that contain `marker`.
