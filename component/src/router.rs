@@ -189,9 +189,15 @@ fn dispatch(ctx: &Context, route: Route, request: &mut Request) -> Result<Respon
 
 /// A web address: `GET` a file to download it, a directory to see its
 /// page; `POST` a multipart form to a directory to upload into it (a plain
-/// browser form gets a redirect back to the page, scripts a 204).
+/// browser form gets a redirect back to the page, scripts a 204); `PUT` a
+/// body to a file path to upload it, as `curl -T FILE http://host/dir/`
+/// does (the same raw upload as `PUT /api/1/<path>`).
 fn dispatch_web(ctx: &Context, path: &SharePath, request: &mut Request) -> Result<Response, Error> {
     ctx.require_visible(path)?;
+    if request.method == Method::Put {
+        let real = authorize(ctx, Command::Upload, path, upload::is_multipart(request))?;
+        return upload::upload(ctx, &real, request, None);
+    }
     if request.method == Method::Post {
         if !upload::is_multipart(request) {
             return Err(Error::BadRequest(format!(

@@ -715,3 +715,68 @@ fn upload_with_another_method_is_400_and_writes_nothing() {
     );
     assert_same(&before, &snapshot(server.tree().base()), "wrong methods");
 }
+
+#[test]
+fn put_to_a_page_address_is_a_raw_upload_too() {
+    let server = Server::start();
+    let put = server.request("PUT", "/sub/web-put.txt", Some(b"from a page address"));
+    assert_eq!(put.status, 204, "{}", put.text());
+    assert_stored(&server, "sub/web-put.txt", b"from a page address");
+    // Again: the file is replaced whole.
+    let again = server.request("PUT", "/sub/web-put.txt", Some(b"v2"));
+    assert_eq!(again.status, 204, "{}", again.text());
+    assert_stored(&server, "sub/web-put.txt", b"v2");
+    assert_no_temp_files(&server);
+}
+
+#[test]
+fn curl_upload_file_puts_it_into_the_folder() {
+    // What a user types: `curl -T FILE http://host:port/folder/` (curl
+    // appends the file's name to a URL that ends in `/`).
+    let server = Server::start();
+    let source = server.tree().base().join("homework ü.txt");
+    fs::write(&source, b"my homework\n").unwrap();
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T"])
+        .arg(&source)
+        .arg(server.url("/sub/"))
+        .output()
+        .expect("curl (apt-get install -y curl)");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "204", "{output:?}");
+    assert_stored(&server, "sub/homework ü.txt", b"my homework\n");
+}
+
+#[test]
+fn bad_puts_to_page_addresses_are_refused_and_write_nothing() {
+    let server = Server::builder()
+        .config("[DEFAULT]\nallow = all\n\n[/readonly]\nallow = list, download\n")
+        .start();
+    fs::create_dir_all(server.root().join("readonly")).unwrap();
+    let before = snapshot(server.tree().base());
+    for (target, status, names) in [
+        ("/sub", 400, "sub"),
+        ("/", 400, "/"),
+        ("/missing-dir/file.txt", 404, "missing-dir"),
+        ("/readonly/file.txt", 403, "readonly/file.txt"),
+        ("/sub/.hidden.txt", 404, ".hidden.txt"),
+    ] {
+        let response = server.request("PUT", target, Some(b"nope"));
+        assert_eq!(response.status, status, "PUT {target}: {}", response.text());
+        assert!(
+            response.is_html(),
+            "PUT {target}: a page address answers HTML"
+        );
+        assert!(
+            response.text().contains(names),
+            "PUT {target}: the error does not name `{names}`: {}",
+            response.text()
+        );
+    }
+    // Sent byte for byte: the test client would resolve the dots itself.
+    let escape = server.raw(
+        b"PUT /sub/%2e%2e/%2e%2e/escape.txt HTTP/1.1\r\nHost: x\r\n\
+          Content-Length: 4\r\nConnection: close\r\n\r\nnope",
+    );
+    assert!(escape.starts_with("HTTP/1.1 403"), "{escape}");
+    assert_same(&before, &snapshot(server.tree().base()), "refused PUTs");
+}
