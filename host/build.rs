@@ -32,6 +32,7 @@ const COMPONENT_INPUTS: &[&str] = &[
     "component/Cargo.toml",
     "wit",
     "Cargo.lock",
+    ".cargo/config.toml",
 ];
 
 /// Exact variables that describe the outer build and must not leak into the

@@ -100,6 +100,10 @@ fn extended_file_name(header: &str) -> Option<String> {
 /// one chunk at a time and memory stays flat.
 fn body_stream(mut body: BodyReader) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
     let mut yielded = false;
+    // One buffer for the whole body: a fresh zeroed one per read cost more
+    // than copying out what arrived (a read returns one network frame,
+    // usually far less than READ_SIZE).
+    let mut buf = vec![0; READ_SIZE];
     stream::poll_fn(move |cx| {
         if yielded {
             yielded = false;
@@ -107,13 +111,9 @@ fn body_stream(mut body: BodyReader) -> impl Stream<Item = std::io::Result<Bytes
             return Poll::Pending;
         }
         yielded = true;
-        let mut buf = vec![0; READ_SIZE];
         match body.read(&mut buf) {
             Ok(0) => Poll::Ready(None),
-            Ok(n) => {
-                buf.truncate(n);
-                Poll::Ready(Some(Ok(Bytes::from(buf))))
-            }
+            Ok(n) => Poll::Ready(Some(Ok(Bytes::copy_from_slice(&buf[..n])))),
             Err(err) => Poll::Ready(Some(Err(err))),
         }
     })
