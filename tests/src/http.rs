@@ -3,7 +3,7 @@
 //! that a URL library would normalize (`/../x`, `%2e%2e`).
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -193,14 +193,7 @@ impl Client {
     }
 
     fn raw_bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        let mut stream = TcpStream::connect_timeout(&self.addr, CONNECT_TIMEOUT)
-            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.addr));
-        stream
-            .set_read_timeout(Some(IO_TIMEOUT))
-            .expect("set read timeout");
-        stream
-            .set_write_timeout(Some(IO_TIMEOUT))
-            .expect("set write timeout");
+        let mut stream = crate::socket::connect(self.addr, IO_TIMEOUT);
         stream.write_all(bytes).expect("send raw request");
         let mut answer = Vec::new();
         // A reset after a complete answer is fine: keep what arrived.

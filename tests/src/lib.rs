@@ -24,6 +24,7 @@ pub mod payload;
 pub mod rawclient;
 mod server;
 pub mod snapshot;
+mod socket;
 mod tree;
 pub mod wire;
 

@@ -15,9 +15,6 @@ use std::time::Duration;
 
 use crate::Response;
 
-/// How long a connection may take to open.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How long one read or write may stall. Reads wait for the answer while a
 /// large body is still being sent, so this covers a whole 1 GiB upload.
 const IO_TIMEOUT: Duration = Duration::from_secs(300);
@@ -37,16 +34,7 @@ impl Connection {
         target: &str,
         headers: &[(&str, &str)],
     ) -> Connection {
-        let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
-            .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-        stream
-            .set_read_timeout(Some(IO_TIMEOUT))
-            .expect("set read timeout");
-        stream
-            .set_write_timeout(Some(IO_TIMEOUT))
-            .expect("set write timeout");
-        // Each piece should leave at once, not wait for the next one.
-        stream.set_nodelay(true).expect("set TCP_NODELAY");
+        let stream = crate::socket::connect(addr, IO_TIMEOUT);
         let mut connection = Connection {
             stream,
             what: format!("{method} {target}"),

@@ -14,9 +14,6 @@ use std::time::Duration;
 
 use crate::Response;
 
-/// How long a connection may take to open.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How long one read or write may stall.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -30,15 +27,7 @@ pub struct KeepAlive {
 impl KeepAlive {
     /// Opens a connection to `addr`.
     pub fn open(addr: SocketAddr) -> KeepAlive {
-        let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
-            .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-        stream
-            .set_read_timeout(Some(IO_TIMEOUT))
-            .expect("set read timeout");
-        stream
-            .set_write_timeout(Some(IO_TIMEOUT))
-            .expect("set write timeout");
-        stream.set_nodelay(true).expect("set TCP_NODELAY");
+        let stream = crate::socket::connect(addr, IO_TIMEOUT);
         KeepAlive {
             stream,
             pending: Vec::new(),
