@@ -64,8 +64,18 @@ impl Context {
     }
 
     /// Fails with 404 when `path` is or lies under a hidden name and hidden
-    /// names are not shown: to the client such entries do not exist.
+    /// names are not shown, or under an upload temporary's name: to the
+    /// client such entries do not exist.
     pub fn require_visible(&self, path: &SharePath) -> Result<(), Error> {
+        // Upload temporaries are never listed, served or written by name,
+        // even with hidden names shown.
+        if path.segments().iter().any(|s| fs::is_temp_name(s)) {
+            return Err(Error::NotFound(format!(
+                "`{path}` does not exist: names like `{}*{}` are kept for uploads in progress",
+                fs::TEMP_PREFIX,
+                fs::TEMP_SUFFIX
+            )));
+        }
         if path.is_hidden() && !self.config.show_hidden {
             Err(Error::NotFound(format!("`{path}` does not exist")))
         } else {
@@ -85,14 +95,18 @@ impl Context {
     /// Where `path` really lives: every symlink in it resolved, inside the
     /// root. A path that does not exist (yet) resolves through its nearest
     /// existing parent. A link leading out of the root, dangling or looping
-    /// reads as missing (404), as everywhere else.
+    /// reads as missing (404), as everywhere else; so nothing is ever
+    /// created or written in a dangling link's place.
     pub fn real(&self, path: &SharePath) -> Result<SharePath, Error> {
+        let unreachable =
+            || Error::NotFound(format!("`{path}` does not exist or cannot be reached"));
         match fs::resolve(&self.config.root, path) {
             Ok(Some(real)) => Ok(real),
-            Ok(None) => Err(Error::NotFound(format!(
-                "`{path}` does not exist or cannot be reached"
-            ))),
+            Ok(None) => Err(unreachable()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !path.is_root() => {
+                if fs::is_link(&self.config.root, path) {
+                    return Err(unreachable());
+                }
                 Ok(self.real(&path.parent())?.child(path.name()))
             }
             Err(e) => Err(Error::io(&e, "read", path)),

@@ -16,7 +16,8 @@ use crate::share_path::SharePath;
 mod wasi_file;
 mod write;
 pub use write::{
-    TempFile, copy_file, copy_stream, copy_tree, create_dir_all, is_temp_name, remove, rename,
+    TEMP_PREFIX, TEMP_SUFFIX, TempFile, copy_file, copy_stream, copy_tree, create_dir_all,
+    is_temp_name, remove, rename,
 };
 
 /// Bytes read per call when hashing or sending a file.
@@ -71,6 +72,11 @@ pub struct DirEntry {
 /// Stats `path` under `root`, following symlinks.
 pub fn stat(root: &Path, path: &SharePath) -> io::Result<Meta> {
     fs::metadata(path.under(root)).map(|m| Meta::from_std(&m))
+}
+
+/// Whether `path` itself is a symlink (not followed).
+pub fn is_link(root: &Path, path: &SharePath) -> bool {
+    fs::symlink_metadata(path.under(root)).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Stats `path` itself: a symlink counts as a file, and is not followed.

@@ -195,7 +195,7 @@ fn dispatch(ctx: &Context, route: Route, request: &mut Request) -> Result<Respon
 fn dispatch_web(ctx: &Context, path: &SharePath, request: &mut Request) -> Result<Response, Error> {
     ctx.require_visible(path)?;
     if request.method == Method::Put {
-        let real = authorize(ctx, Command::Upload, path, upload::is_multipart(request))?;
+        let real = authorize(ctx, Command::Upload, path, true)?;
         return upload::upload(ctx, &real, request, None);
     }
     if request.method == Method::Post {
@@ -279,11 +279,9 @@ fn dispatch_api(
         )));
     }
     check_target(ctx, path, command, target)?;
-    let follow_last = match command {
-        Command::Delete | Command::Move => false,
-        Command::Upload => upload::is_multipart(request),
-        _ => true,
-    };
+    // A symlink is deleted or moved as a link; every other command, an
+    // upload over it too, acts where it leads (and is judged there).
+    let follow_last = !matches!(command, Command::Delete | Command::Move);
     let path = &authorize(ctx, command, path, follow_last)?;
     match command {
         Command::List => api::list(ctx, path),

@@ -236,3 +236,85 @@ fn huge_range_numbers_are_still_ranges() {
     assert_eq!(response.status, 206);
     assert_eq!(response.body, whole[1..]);
 }
+
+#[test]
+fn an_upload_over_a_link_is_judged_where_the_link_leads_and_keeps_the_link() {
+    let server = server();
+    let root = server.root();
+    symlink("../protected.txt", root.join("sub/protected-link.txt")).unwrap();
+    symlink(".private/notes.txt", root.join("notes-link.txt")).unwrap();
+    symlink("nowhere", root.join("dangling")).unwrap();
+    symlink("hello.txt", root.join("hello-link.txt")).unwrap();
+    let before = snapshot(&root);
+    for (path, status) in [
+        ("sub/secret-link.txt", 403),
+        ("sub/protected-link.txt", 403),
+        ("notes-link.txt", 404),
+        ("dangling", 404),
+        ("dangling/inside.txt", 404),
+    ] {
+        for target in [format!("/api/1/{path}"), format!("/{path}")] {
+            let response = server.request("PUT", &target, Some(b"taken over"));
+            assert_eq!(response.status, status, "PUT {target}: {}", response.text());
+        }
+    }
+    assert_eq!(snapshot(&root), before, "nothing changed");
+
+    // Where the link is allowed, the content goes where it leads and the
+    // link stays a link.
+    let response = server.request("PUT", "/hello-link.txt", Some(b"new hello"));
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert_eq!(fs::read(root.join("hello.txt")).unwrap(), b"new hello");
+    let link = fs::symlink_metadata(root.join("hello-link.txt")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+}
+
+#[test]
+fn upload_temporary_names_are_out_of_reach_even_with_hidden_names_shown() {
+    let server = Server::builder()
+        .config("[DEFAULT]\nallow = all\n")
+        .show_hidden()
+        .start();
+    // As a crashed upload would leave one.
+    server
+        .tree()
+        .write("sub/.httpuploader-00000000000000ab.part", b"half");
+    let before = snapshot(server.tree().base());
+    let form = Form::new("XyZ").file("f", ".httpuploader-f.part", b"form");
+    let multipart = rawclient::send(
+        server.addr(),
+        "POST",
+        "/api/1/sub?cmd=upload",
+        &[("Content-Type", &form.content_type())],
+        &form.body(),
+    );
+    let mut answers = vec![("multipart upload".to_owned(), multipart)];
+    for (method, target) in [
+        ("GET", "/sub/.httpuploader-00000000000000ab.part"),
+        ("GET", "/api/1/sub/.httpuploader-00000000000000ab.part"),
+        ("PUT", "/.httpuploader-abc.part"),
+        ("PUT", "/api/1/sub/.httpuploader-abc.part"),
+        ("PUT", "/sub/.httpuploader-x.part/inner.txt"),
+        ("POST", "/api/1/sub?cmd=mkdir&dir=.httpuploader-d.part"),
+        (
+            "POST",
+            "/api/1/hello.txt?cmd=copy&dest=/.httpuploader-c.part",
+        ),
+        ("DELETE", "/api/1/sub/.httpuploader-00000000000000ab.part"),
+    ] {
+        let body = (method != "GET" && method != "DELETE").then_some(&b"x"[..]);
+        answers.push((
+            format!("{method} {target}"),
+            server.request(method, target, body),
+        ));
+    }
+    for (what, response) in answers {
+        assert_eq!(response.status, 404, "{what}: {}", response.text());
+        assert!(
+            response.text().contains(".httpuploader-"),
+            "{what}: the answer does not name the path: {}",
+            response.text()
+        );
+    }
+    assert_eq!(snapshot(server.tree().base()), before, "nothing changed");
+}
