@@ -55,26 +55,27 @@ pub struct Args {
 
     /// Requests handled at once (1-1024); more wait their turn.
     #[arg(long, value_name = "N", default_value_t = Limits::MAX_REQUESTS,
-          value_parser = clap::value_parser!(u32).range(REQUEST_CAPS), help_heading = "Limits")]
+          value_parser = clap::value_parser!(u32).range(REQUEST_CAPS), help_heading = "Limits", allow_hyphen_values = true)]
     pub max_requests: u32,
 
     /// Requests one client address may have running or waiting at once
     /// (1-1024); its others wait behind them, not in everyone's queue.
     #[arg(long, value_name = "N", default_value_t = Limits::MAX_PER_CLIENT,
-          value_parser = clap::value_parser!(u32).range(REQUEST_CAPS), help_heading = "Limits")]
+          value_parser = clap::value_parser!(u32).range(REQUEST_CAPS), help_heading = "Limits", allow_hyphen_values = true)]
     pub max_per_client: u32,
 
     /// Time a client has to send a request's headers; a connection that
     /// sends none for this long, idle keep-alive ones too, is closed
     /// (e.g. 30s, 2m; 100ms-24h).
     #[arg(long, value_name = "DURATION", default_value = "30s",
-          value_parser = parse_timeout, help_heading = "Limits")]
+          value_parser = parse_timeout, help_heading = "Limits", allow_hyphen_values = true)]
     pub header_timeout: Duration,
 
-    /// Time an upload may go without sending a byte before it is dropped
-    /// (nothing of it is kept; e.g. 30s, 2m; 100ms-24h).
+    /// Time an upload or a download may go without moving a byte (the
+    /// client not sending, or not reading) before it is ended; nothing of
+    /// such an upload is kept (e.g. 30s, 2m; 100ms-24h).
     #[arg(long, value_name = "DURATION", default_value = "30s",
-          value_parser = parse_timeout, help_heading = "Limits")]
+          value_parser = parse_timeout, help_heading = "Limits", allow_hyphen_values = true)]
     pub idle_timeout: Duration,
 
     /// Print the version and exit.
@@ -197,6 +198,8 @@ mod tests {
             ["--header-timeout", "30"],
             ["--idle-timeout", "2days"],
             ["--idle-timeout", "fast"],
+            ["--max-requests", "-5"],
+            ["--header-timeout", "-5s"],
         ] {
             let err = Args::try_parse_from(["httpuploader", bad[0], bad[1]]).unwrap_err();
             assert_eq!(

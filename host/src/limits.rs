@@ -39,7 +39,9 @@ pub struct Limits {
     /// that sends none in that time (an idle keep-alive one too) is closed.
     pub header_timeout: Duration,
     /// How long a request body may go without a new chunk of bytes while
-    /// the guest reads it; then the body fails and the upload is dropped.
+    /// the guest reads it (then the body fails and the upload is dropped),
+    /// and how long a write to the client may wait for it to read (then the
+    /// connection fails and the download ends).
     pub body_idle_timeout: Duration,
 }
 

@@ -7,7 +7,8 @@
 //! Each connection is a hyper http1 connection with keep-alive; each request
 //! goes to [`Guest::handle`] (which caps it per client address and puts an
 //! idle timeout on its body, see [`crate::limits`]) and its response body is
-//! wrapped for the access log.
+//! wrapped for the access log. Writes to the client time out after the same
+//! idle time, so a client that stops reading cannot hold an instance.
 
 use crate::access_log::{Entry, LoggedBody, RequestLine};
 use crate::cli::Settings;
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_io_timeout::TimeoutStream;
 use tracing::Instrument;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
@@ -267,7 +269,11 @@ async fn serve_connection(
         tracing::debug!("cannot set TCP_NODELAY for {remote}: {err}");
     }
     let local = stream.local_addr().ok();
-    let header_timeout = guest.limits().header_timeout;
+    let limits = guest.limits();
+    // A response that cannot be written for this long (the client stopped
+    // reading) fails, and its guest instance is let go.
+    let mut stream = TimeoutStream::new(stream);
+    stream.set_write_timeout(Some(limits.body_idle_timeout));
     let service = service_fn(move |request| {
         let guest = Arc::clone(&guest);
         async move { Ok::<_, Infallible>(handle_request(&guest, remote.ip(), local, request).await) }
@@ -275,9 +281,9 @@ async fn serve_connection(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(limits.header_timeout)
         .max_header_size(MAX_REQUEST_HEAD_BYTES)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(Box::pin(stream)), service);
     tokio::pin!(connection);
 
     let result = tokio::select! {

@@ -375,3 +375,27 @@ fn a_folder_of_25000_files_lists_as_json() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_client_that_stops_reading_a_download_lets_go_of_its_slot() {
+    // Far more than the socket buffers and the response queue hold.
+    let builder = Server::builder().args(["--max-requests", "1", "--idle-timeout", "2s"]);
+    builder.tree().write("big.bin", &vec![7u8; 64 << 20]);
+    let server = builder.start();
+    let addr = server.addr();
+    let mut reader = connect_from(OTHER_CLIENT, addr);
+    let request = format!("GET /big.bin HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    reader.write_all(request.as_bytes()).expect("send");
+    // It reads nothing from here on, but holds the connection open.
+    std::thread::sleep(Duration::from_millis(300));
+
+    // The one instance is let go once writing to it has stalled that long.
+    let started = Instant::now();
+    health_within(addr, Duration::from_secs(20));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the stalled download did not hold its slot at all ({:?})",
+        started.elapsed()
+    );
+    drop(reader);
+}
