@@ -65,7 +65,7 @@ const MAX_GUEST_MEMORY_BYTES: usize = 512 << 20;
 /// memory that stays resident in the slots that were used: at most
 /// [`Limits::max_requests`] times this, reached only after that many
 /// requests ran at once (peak RSS in the W2 benchmark grew by ~2 MiB).
-const MEMORY_KEPT_RESIDENT: usize = 2 << 20;
+const MEMORY_KEPT_RESIDENT: usize = 1 << 20;
 
 /// Like [`MEMORY_KEPT_RESIDENT`], for an instance's function tables.
 const TABLE_KEPT_RESIDENT: usize = 64 << 10;
