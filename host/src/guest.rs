@@ -57,14 +57,16 @@ const MAX_GUEST_MEMORY_BYTES: usize = 512 << 20;
 
 /// How much of a finished instance's linear memory its pool slot keeps
 /// mapped, zeroing it instead of handing the pages back to the kernel.
-/// A small request touches a little over 1 MiB (the guest's stack sits
-/// below its heap); giving those pages back and faulting them in again on
-/// the next request cost more than the request itself: with this, and
-/// [`TABLE_KEPT_RESIDENT`], 4 KiB GETs went from about 6,000 to 11,000
-/// requests a second on 2 cores (`just bench --only W2`). The price is
-/// memory that stays resident in the slots that were used: at most
-/// [`Limits::max_requests`] times this, reached only after that many
-/// requests ran at once (peak RSS in the W2 benchmark grew by ~2 MiB).
+/// A small request's instance stays within 1 MiB (the component is linked
+/// with a 256 KiB stack, see `.cargo/config.toml`); giving those pages
+/// back and faulting them in again on the next request cost more than the
+/// request itself: with this, and [`TABLE_KEPT_RESIDENT`], 4 KiB GETs went
+/// from about 6,000 to 11,000 requests a second on 2 cores
+/// (`just bench --only W2`). Kept smaller than an instance's memory, it
+/// helps nothing (the rest is still handed back). The price is memory
+/// that stays resident in every slot that was used: after 64 requests ran
+/// at once, RSS stays ~55 MiB above idle ([`Limits::max_requests`] bounds
+/// it).
 const MEMORY_KEPT_RESIDENT: usize = 1 << 20;
 
 /// Like [`MEMORY_KEPT_RESIDENT`], for an instance's function tables.
