@@ -65,6 +65,29 @@ impl std::fmt::Display for RequestLine {
     }
 }
 
+/// Logs a request that hyper answered itself, before it reached the
+/// guest, because its head could not be read: 431 for a head over the
+/// size limit, 400 for one that is not HTTP. Other connection errors
+/// (resets, timeouts) had no request to log.
+pub fn log_refused_head(remote: IpAddr, err: &hyper::Error) {
+    let (status, why) = if err.is_parse_too_large() {
+        (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request head too large",
+        )
+    } else if err.is_parse() {
+        (StatusCode::BAD_REQUEST, "request head unreadable")
+    } else {
+        return;
+    };
+    tracing::info!(
+        target: TARGET,
+        "{} \"-\" {} 0 bytes 0 ms {why}",
+        canonical_ip(remote),
+        status.as_u16()
+    );
+}
+
 /// IPv4 clients of a dual-stack socket show up as `::ffff:a.b.c.d`; log
 /// them as the IPv4 address they are.
 fn canonical_ip(ip: IpAddr) -> IpAddr {

@@ -10,7 +10,7 @@
 //! wrapped for the access log. Writes to the client time out after the same
 //! idle time, so a client that stops reading cannot hold an instance.
 
-use crate::access_log::{Entry, LoggedBody, RequestLine};
+use crate::access_log::{self, Entry, LoggedBody, RequestLine};
 use crate::cli::Settings;
 use crate::guest::{Guest, GuestSettings, plain_text};
 use crate::permissions::Snapshot;
@@ -293,8 +293,10 @@ async fn serve_connection(
             connection.await
         }
     };
-    // Resets, timeouts and malformed requests are the client's business.
+    // Resets, timeouts and malformed requests are the client's business;
+    // a refused request head still gets its access line.
     if let Err(err) = result {
+        access_log::log_refused_head(remote.ip(), &err);
         tracing::debug!("connection from {remote}: {err}");
     }
 }

@@ -99,3 +99,32 @@ fn control_characters_in_paths_are_logged_escaped() {
         "the whole path stays on one line: {line:?}"
     );
 }
+
+#[test]
+fn heads_refused_before_the_server_reads_them_are_logged_too() {
+    let server = Server::start();
+    let too_large = format!(
+        "GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(70 * 1024)
+    );
+    assert!(server.raw(too_large.as_bytes()).starts_with("HTTP/1.1 431"));
+    assert!(
+        server
+            .raw(b"NOT HTTP\x01\r\n\r\n")
+            .starts_with("HTTP/1.1 400")
+    );
+    let log = server.wait_for_stderr(LOG_DELAY, |log| {
+        log.contains("request head too large") && log.contains("request head unreadable")
+    });
+    for (why, status) in [
+        ("request head too large", "431"),
+        ("request head unreadable", "400"),
+    ] {
+        let lines = lines_with(&log, why);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].split_whitespace().any(|w| w == status),
+            "{lines:?}"
+        );
+    }
+}
