@@ -178,10 +178,13 @@ fn dispatch(ctx: &Context, route: Route, request: &mut Request) -> Result<Respon
         Route::Asset { tag, name } if request.method.is_read() => {
             assets::serve(tag.as_deref(), &name, request.header("if-none-match"))
         }
-        Route::Asset { name, .. } => Err(wrong_method(
-            &request.method,
-            &format!("/api/assets/{name}"),
-        )),
+        Route::Asset { tag, name } => {
+            let tag = tag.map(|tag| format!("{tag}/")).unwrap_or_default();
+            Err(wrong_method(
+                &request.method,
+                &format!("/api/assets/{tag}{name}"),
+            ))
+        }
         Route::Api { path, query } => dispatch_api(ctx, &path, &query, request),
         Route::Web { path } => dispatch_web(ctx, &path, request),
     }

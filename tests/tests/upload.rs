@@ -780,3 +780,22 @@ fn bad_puts_to_page_addresses_are_refused_and_write_nothing() {
     assert!(escape.starts_with("HTTP/1.1 403"), "{escape}");
     assert_same(&before, &snapshot(server.tree().base()), "refused PUTs");
 }
+
+#[test]
+fn uploads_to_the_servers_own_addresses_are_refused() {
+    let server = Server::start();
+    for target in ["/api/assets/x/y.css", "/api/health"] {
+        let response = server.request("PUT", target, Some(b"mine now"));
+        assert!(
+            matches!(response.status, 400 | 404),
+            "PUT {target}: {}",
+            response.text()
+        );
+        assert!(
+            response.text().contains(target),
+            "PUT {target}: the error does not name the address: {}",
+            response.text()
+        );
+    }
+    assert_no_temp_files(&server);
+}
