@@ -19,6 +19,8 @@ pub enum Error {
     Forbidden(String),
     /// 404: nothing there, or hidden, or outside the sandbox.
     NotFound(String),
+    /// 408: the client stopped sending the request body.
+    RequestTimeout(String),
     /// 412: a precondition header did not hold.
     PreconditionFailed(String),
     /// 416: a `Range` that lies outside the file; carries the file size.
@@ -38,6 +40,7 @@ impl Error {
             Error::BadRequest(_) => 400,
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
+            Error::RequestTimeout(_) => 408,
             Error::PreconditionFailed(_) => 412,
             Error::RangeNotSatisfiable(..) => 416,
             Error::Internal { .. } => 500,
@@ -52,6 +55,7 @@ impl Error {
             Error::BadRequest(m)
             | Error::Forbidden(m)
             | Error::NotFound(m)
+            | Error::RequestTimeout(m)
             | Error::PreconditionFailed(m)
             | Error::RangeNotSatisfiable(m, _)
             | Error::NotImplemented(m)
@@ -134,6 +138,7 @@ pub fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
+        408 => "Request Timeout",
         405 => "Method Not Allowed",
         412 => "Precondition Failed",
         416 => "Range Not Satisfiable",

@@ -30,6 +30,10 @@ impl Method {
 /// A request body: a blocking reader that may move between threads.
 pub type BodyReader = Box<dyn Read + Send>;
 
+/// What a body read fails with (kind `TimedOut`) when the client stopped
+/// sending it for longer than the server waits.
+pub const BODY_STALLED: &str = "the client stopped sending it";
+
 /// An incoming request: method, raw target (path and query, still
 /// percent-encoded), headers with lower-case names, and the body.
 pub struct Request {

@@ -40,7 +40,7 @@ impl Multipart {
 
     /// The next part, or `None` after the closing boundary.
     pub fn next_part(&mut self) -> Result<Option<Part<'_>>, String> {
-        let field = block_on(self.inner.next_field()).map_err(|e| e.to_string())?;
+        let field = block_on(self.inner.next_field()).map_err(|e| describe(&e))?;
         Ok(field.map(|field| Part {
             field,
             _parser: std::marker::PhantomData,
@@ -73,7 +73,7 @@ impl Part<'_> {
 
     /// The next piece of content, or `None` at the end of the part.
     pub fn chunk(&mut self) -> Result<Option<Bytes>, String> {
-        block_on(self.field.chunk()).map_err(|e| e.to_string())
+        block_on(self.field.chunk()).map_err(|e| describe(&e))
     }
 }
 
@@ -117,6 +117,19 @@ fn body_stream(mut body: BodyReader) -> impl Stream<Item = std::io::Result<Bytes
             Err(err) => Poll::Ready(Some(Err(err))),
         }
     })
+}
+
+/// A parser error with its causes: a failed body read is wrapped, and
+/// its own text (such as [`crate::http::BODY_STALLED`]) is what matters.
+fn describe(err: &multer::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Runs a future whose streams never wait on anything but themselves:

@@ -213,6 +213,13 @@ fn fill(body: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn cut_off(path: &SharePath, why: &str) -> Error {
+    // Multipart errors arrive as text, so the stall is found by its words.
+    if why.contains(crate::http::BODY_STALLED) {
+        return Error::RequestTimeout(format!(
+            "the upload to `{path}` stalled ({}); nothing was saved",
+            crate::http::BODY_STALLED
+        ));
+    }
     Error::BadRequest(format!(
         "the upload to `{path}` did not arrive whole ({why}); nothing was saved"
     ))

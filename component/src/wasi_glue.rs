@@ -5,8 +5,10 @@
 use std::io::{self, Read, Write};
 
 use wasi::http::types::{
-    Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
+    ErrorCode, Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse,
+    ResponseOutparam,
 };
+use wasi::io::streams::StreamError;
 
 use crate::config::Config;
 use crate::context::Context;
@@ -124,7 +126,32 @@ impl WasiBody {
 
 impl Read for WasiBody {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Read::read(&mut self.stream, buf)
+        let want = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        match self.stream.blocking_read(want) {
+            Ok(bytes) => {
+                buf[..bytes.len()].copy_from_slice(&bytes);
+                Ok(bytes.len())
+            }
+            Err(StreamError::Closed) => Ok(0),
+            Err(StreamError::LastOperationFailed(err)) => Err(body_error(&err)),
+        }
+    }
+}
+
+/// A failed body read as an I/O error; the host's idle timeout becomes
+/// [`crate::http::BODY_STALLED`], so the client is told 408. wasmtime 48
+/// keeps body errors in its own error type, which `http-error-code` does
+/// not see through, so its text (`connection read timeout`) is checked too.
+fn body_error(err: &wasi::io::error::Error) -> io::Error {
+    let text = err.to_debug_string();
+    let timed_out = matches!(
+        wasi::http::types::http_error_code(err),
+        Some(ErrorCode::ConnectionReadTimeout)
+    ) || text.to_ascii_lowercase().contains("read timeout");
+    if timed_out {
+        io::Error::new(io::ErrorKind::TimedOut, crate::http::BODY_STALLED)
+    } else {
+        io::Error::other(text)
     }
 }
 

@@ -125,8 +125,8 @@ fn a_stalled_upload_body_is_cut_after_the_idle_timeout() {
         "cut after only {waited:?}"
     );
     assert!(
-        !answer.starts_with("HTTP/1.1 2"),
-        "a cut upload succeeded: {answer}"
+        answer.starts_with("HTTP/1.1 408") && answer.contains("/sub/stalled.txt"),
+        "a stalled upload is not answered 408 naming its path: {answer}"
     );
     let sub = server.root().join("sub");
     assert!(!sub.join("stalled.txt").exists(), "the cut upload was kept");
@@ -136,6 +136,26 @@ fn a_stalled_upload_body_is_cut_after_the_idle_timeout() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(part_files(&sub), Vec::<String>::new());
+}
+
+#[test]
+fn a_stalled_multipart_upload_is_answered_408_and_saves_nothing() {
+    let server = server_with(&["--idle-timeout", "2s"]);
+    let addr = server.addr();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    let head = format!(
+        "POST /api/1/sub?cmd=upload HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 1000\r\n\
+         Connection: close\r\n\r\n--XyZ\r\n\
+         Content-Disposition: form-data; name=\"f\"; filename=\"form.txt\"\r\n\r\nthe start"
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    let (answer, _) = read_until_closed(&mut stream, SHORT_TIMEOUT + Duration::from_secs(20));
+    assert!(
+        answer.starts_with("HTTP/1.1 408") && answer.contains("form.txt"),
+        "{answer}"
+    );
+    assert!(!server.root().join("sub/form.txt").exists());
 }
 
 /// Reads from `stream` until the server closes it (or `limit` passes);
