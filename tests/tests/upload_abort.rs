@@ -5,6 +5,7 @@
 //! two complete bodies. The directory is checked on disk, temp files
 //! included, and the server must keep answering.
 
+use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
@@ -274,4 +275,39 @@ fn overlapping_uploads_to_one_name_end_with_one_complete_body() {
         );
     }
     assert_still_serving(&server);
+}
+
+#[test]
+fn an_upload_whose_folder_is_moved_meanwhile_leaves_no_temporary_file() {
+    let server = Server::builder().config("[DEFAULT]\nallow = all\n").start();
+    fs::create_dir_all(server.root().join("inbox/class")).unwrap();
+    let mut upload = Connection::start(
+        server.addr(),
+        "PUT",
+        "/api/1/inbox/class/essay.txt",
+        &[("Content-Length", "10")],
+    );
+    upload.send(b"first");
+    wait_for_temp_file(&server.root().join("inbox/class"));
+
+    let moved = server.request(
+        "POST",
+        "/api/1/inbox/class?cmd=move&dest=/inbox/renamed",
+        Some(b""),
+    );
+    assert_eq!(moved.status, 204, "{}", moved.text());
+    upload.send(b" half");
+    let answer = upload.response();
+    assert!(
+        answer.status >= 400,
+        "an upload into a moved folder succeeded: {}",
+        answer.text()
+    );
+    let gone = wait_until(SETTLE, || temp_files(&server.root()).is_empty());
+    assert!(
+        gone,
+        "temporary left behind: {:?}",
+        temp_files(&server.root())
+    );
+    assert!(!server.root().join("inbox/renamed/essay.txt").exists());
 }

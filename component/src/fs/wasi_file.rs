@@ -25,20 +25,38 @@ use wasi::filesystem::types::{
 /// How often a file being written hands its newest part to the disk.
 const WRITEBACK_STEP: u64 = 32 << 20;
 
-/// A file opened for writing at a running offset.
+/// A file opened for writing at a running offset, with the folder that
+/// holds it open too: [`WasiFile::remove`] then finds it even after that
+/// folder was moved or renamed meanwhile.
 pub struct WasiFile {
     descriptor: Descriptor,
     offset: u64,
+    dir: Descriptor,
+    name: String,
 }
 
 impl WasiFile {
     /// Creates `path`, which must not exist, under the preopen holding it.
     pub fn create_new(path: &Path) -> io::Result<WasiFile> {
-        let (dir, relative) = preopen_for(path)?;
+        let (preopen, relative) = preopen_for(path)?;
+        let (dir, name) = match relative.rsplit_once('/') {
+            Some((parent, name)) => (
+                preopen
+                    .open_at(
+                        PathFlags::SYMLINK_FOLLOW,
+                        parent,
+                        OpenFlags::DIRECTORY,
+                        DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY,
+                    )
+                    .map_err(to_io)?,
+                name.to_owned(),
+            ),
+            None => (preopen, relative),
+        };
         let descriptor = dir
             .open_at(
                 PathFlags::empty(),
-                &relative,
+                &name,
                 OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
                 DescriptorFlags::WRITE,
             )
@@ -46,7 +64,15 @@ impl WasiFile {
         Ok(WasiFile {
             descriptor,
             offset: 0,
+            dir,
+            name,
         })
+    }
+
+    /// Removes the file from the folder it was created in, wherever that
+    /// folder is now.
+    pub fn remove(&self) -> io::Result<()> {
+        self.dir.unlink_file_at(&self.name).map_err(to_io)
     }
 
     /// Flushes the content to the disk.

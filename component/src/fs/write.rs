@@ -48,6 +48,18 @@ fn create_new(path: &Path) -> io::Result<Sink> {
         .open(path)
 }
 
+/// Removes an uncommitted temporary: on WASI through the folder it was
+/// created in, so it goes even if that folder was moved meanwhile.
+#[cfg(target_os = "wasi")]
+fn remove_temp(file: &Sink, _path: &Path) -> io::Result<()> {
+    file.remove()
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn remove_temp(_file: &Sink, path: &Path) -> io::Result<()> {
+    fs::remove_file(path)
+}
+
 /// A file being written under a temporary name; removed on drop unless
 /// committed.
 pub struct TempFile {
@@ -99,7 +111,7 @@ impl Write for TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = fs::remove_file(&self.path);
+            let _ = remove_temp(&self.file, &self.path);
         }
     }
 }
