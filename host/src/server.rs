@@ -38,6 +38,12 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 /// ones get 431.
 const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 
+/// Unsent bytes above which a connection's socket stops taking writes
+/// (`TCP_NOTSENT_LOWAT`); bytes already sent and waiting for the client's
+/// acknowledgement do not count.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const UNSENT_LOW_WATER: u32 = 256 * 1024;
+
 /// How long open connections may finish their requests after Ctrl-C.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -267,6 +273,14 @@ async fn serve_connection(
     // Without this, small keep-alive responses wait ~40 ms for Nagle.
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!("cannot set TCP_NODELAY for {remote}: {err}");
+    }
+    // The socket counts as writable again only when little of what was
+    // written is still unsent, so the write timeout below sees every bit
+    // of progress of a slow reader, not only a third of a multi-MiB
+    // buffer draining at once.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(err) = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LOW_WATER) {
+        tracing::debug!("cannot set TCP_NOTSENT_LOWAT for {remote}: {err}");
     }
     let local = stream.local_addr().ok();
     let limits = guest.limits();

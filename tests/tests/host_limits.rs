@@ -419,3 +419,46 @@ fn a_client_that_stops_reading_a_download_lets_go_of_its_slot() {
     );
     drop(reader);
 }
+
+#[test]
+fn a_slow_but_steady_reader_gets_the_whole_download() {
+    // Bigger than the socket buffers, so the server waits on this reader.
+    let content: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    let builder = Server::builder().args(["--idle-timeout", "1s"]);
+    builder.tree().write("slow.bin", &content);
+    let server = builder.start();
+    let addr = server.addr();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    let request = format!("GET /slow.bin HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    // About 1 MB/s: far slower than the server sends, never idle for long.
+    let mut answer = Vec::new();
+    let mut piece = vec![0u8; 32 * 1024];
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the download took too long"
+        );
+        match stream.read(&mut piece).expect("read") {
+            0 => break,
+            n => answer.extend_from_slice(&piece[..n]),
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let body_at = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    assert_eq!(
+        answer.len() - body_at,
+        content.len(),
+        "a steady reader was cut off"
+    );
+    assert!(answer[body_at..] == content[..], "the body differs");
+}
