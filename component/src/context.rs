@@ -113,6 +113,21 @@ impl Context {
         }
     }
 
+    /// Checks `command` on `path` both as asked and where it really lives
+    /// (see [`Context::real`]), visibility included, and returns the real
+    /// path: a name inside a request (a multipart file name, `dir=`) can
+    /// lead through a symlink as well as the request's own path can.
+    pub fn require_resolved(&self, command: Command, path: &SharePath) -> Result<SharePath, Error> {
+        self.require_visible(path)?;
+        self.require(command, path)?;
+        let real = self.real(path)?;
+        if real != *path {
+            self.require_visible(&real)?;
+            self.require(command, &real)?;
+        }
+        Ok(real)
+    }
+
     /// Where the entry `path` itself lives: its parent resolved, its own
     /// name kept (a symlink is deleted or moved as a link).
     pub fn real_entry(&self, path: &SharePath) -> Result<SharePath, Error> {

@@ -33,10 +33,13 @@ pub fn mkdir(ctx: &Context, path: &SharePath, name: Option<&str>) -> Result<Resp
                 .fold(path.clone(), |p, s| p.child(s))
         }
     };
-    ctx.require_visible(&target)?;
-    if name.is_some() {
-        ctx.require(Command::Mkdir, &target)?;
-    }
+    // A `dir` may lead through a symlink: judged, and made, where it leads.
+    let target = if name.is_some() {
+        ctx.require_resolved(Command::Mkdir, &target)?
+    } else {
+        ctx.require_visible(&target)?;
+        target
+    };
     if ctx.kind(&target)?.is_some() {
         return Err(Error::BadRequest(format!("`{target}` already exists")));
     }

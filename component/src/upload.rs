@@ -118,13 +118,13 @@ pub fn multipart(
                 continue;
             }
         }
-        let target = dir.child(&part_name(&raw_name, dir)?);
-        ctx.require_visible(&target)?;
-        ctx.require(Command::Upload, &target)?;
+        // A link of that name is written through, as a raw upload is.
+        let target =
+            ctx.require_resolved(Command::Upload, &dir.child(&part_name(&raw_name, dir)?))?;
         if ctx.kind(&target)? == Some(Kind::Dir) {
             return Err(Error::BadRequest(format!("`{target}` is a directory")));
         }
-        let mut temp = TempFile::create_in(&ctx.config.root, dir)
+        let mut temp = TempFile::create_in(&ctx.config.root, &target.parent())
             .map_err(|e| Error::io(&e, "upload", &target))?;
         let (_, digest) = pump(&mut reader, &mut temp, &target, expected.is_some())?;
         check_digest(&target, expected, digest.as_deref())?;

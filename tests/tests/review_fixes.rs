@@ -318,3 +318,63 @@ fn upload_temporary_names_are_out_of_reach_even_with_hidden_names_shown() {
     }
     assert_eq!(snapshot(server.tree().base()), before, "nothing changed");
 }
+
+#[test]
+fn names_inside_a_request_are_judged_where_their_links_lead_too() {
+    let server = server();
+    let root = server.root();
+    symlink("../protected.txt", root.join("sub/protected-link.txt")).unwrap();
+    symlink("../.private/notes.txt", root.join("sub/notes-link.txt")).unwrap();
+    symlink("nowhere", root.join("sub/dangling")).unwrap();
+    symlink("../locked", root.join("sub/locked-dir")).unwrap();
+    symlink("../.private", root.join("sub/private-dir")).unwrap();
+    symlink("../hello.txt", root.join("sub/hello-link.txt")).unwrap();
+    let before = snapshot(&root);
+    let upload_as = |name: &str| {
+        let form = Form::new("XyZ").file("f", name, b"taken over");
+        rawclient::send(
+            server.addr(),
+            "POST",
+            "/api/1/sub?cmd=upload",
+            &[("Content-Type", &form.content_type())],
+            &form.body(),
+        )
+    };
+    for (what, response, status) in [
+        (
+            "multipart over a link to a protected file",
+            upload_as("protected-link.txt"),
+            403,
+        ),
+        (
+            "multipart over a link to a hidden file",
+            upload_as("notes-link.txt"),
+            404,
+        ),
+        ("multipart over a dangling link", upload_as("dangling"), 404),
+        (
+            "mkdir through a link to a locked folder",
+            server.request("POST", "/api/1/sub?cmd=mkdir&dir=locked-dir/new", Some(b"")),
+            403,
+        ),
+        (
+            "mkdir through a link to a hidden folder",
+            server.request(
+                "POST",
+                "/api/1/sub?cmd=mkdir&dir=private-dir/new",
+                Some(b""),
+            ),
+            404,
+        ),
+    ] {
+        assert_eq!(response.status, status, "{what}: {}", response.text());
+    }
+    assert_eq!(snapshot(&root), before, "nothing changed");
+
+    // An allowed link is written through and stays a link.
+    let response = upload_as("hello-link.txt");
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert_eq!(fs::read(root.join("hello.txt")).unwrap(), b"taken over");
+    let link = fs::symlink_metadata(root.join("sub/hello-link.txt")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+}
