@@ -100,15 +100,11 @@ impl Context {
     pub fn real(&self, path: &SharePath) -> Result<SharePath, Error> {
         let unreachable =
             || Error::NotFound(format!("`{path}` does not exist or cannot be reached"));
-        match fs::resolve(&self.config.root, path) {
+        match fs::resolve_new(&self.config.root, path) {
             Ok(Some(real)) => Ok(real),
             Ok(None) => Err(unreachable()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !path.is_root() => {
-                if fs::is_link(&self.config.root, path) {
-                    return Err(unreachable());
-                }
-                Ok(self.real(&path.parent())?.child(path.name()))
-            }
+            // A dangling link on the way.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(unreachable()),
             Err(e) => Err(Error::io(&e, "read", path)),
         }
     }

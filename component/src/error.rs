@@ -124,6 +124,10 @@ impl From<PathError> for Error {
             PathError::InvalidUtf8(p) => {
                 Error::BadRequest(format!("`{p}` is not valid UTF-8 once percent-decoded"))
             }
+            PathError::TooLong(start) => Error::BadRequest(format!(
+                "the path starting `{start}` is too long (at most {} bytes)",
+                crate::share_path::MAX_PATH_BYTES
+            )),
         }
     }
 }

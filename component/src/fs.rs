@@ -74,11 +74,6 @@ pub fn stat(root: &Path, path: &SharePath) -> io::Result<Meta> {
     fs::metadata(path.under(root)).map(|m| Meta::from_std(&m))
 }
 
-/// Whether `path` itself is a symlink (not followed).
-pub fn is_link(root: &Path, path: &SharePath) -> bool {
-    fs::symlink_metadata(path.under(root)).is_ok_and(|m| m.file_type().is_symlink())
-}
-
 /// Stats `path` itself: a symlink counts as a file, and is not followed.
 pub fn lstat(root: &Path, path: &SharePath) -> io::Result<Meta> {
     let meta = fs::symlink_metadata(path.under(root))?;
@@ -186,5 +181,6 @@ mod tests {
 // `fs/walk.rs`, and is declared here, apart from the rest.
 mod walk;
 pub use walk::{
-    ArchiveEntry, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, Walk, archive_entry, resolve, walk,
+    ArchiveEntry, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, Walk, archive_entry, resolve, resolve_new,
+    walk,
 };

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::fs::{self, Kind};
 use crate::http::Response;
-use crate::share_path::SharePath;
+use crate::share_path::{MAX_PATH_BYTES, SharePath};
 
 /// `cmd=mkdir`: creates `path` with its parents, or with `&dir=NAME`
 /// creates `NAME` under the existing directory `path`.
@@ -97,6 +97,9 @@ pub fn transfer(
             done(command)
         )));
     }
+    if command == Command::Move && source_kind == Kind::Dir {
+        fits_when_moved(ctx, source, &target)?;
+    }
     let root = &ctx.config.root;
     let result = match (command, source_kind) {
         (Command::Move, _) => fs::rename(root, source, &target),
@@ -105,6 +108,26 @@ pub fn transfer(
     };
     result.map_err(|e| Error::io(&e, command.name(), &target))?;
     Ok(Response::no_content())
+}
+
+/// Refuses to move folder `source` to `target` when a path inside it would
+/// grow past [`MAX_PATH_BYTES`]: such a tree could no longer be opened,
+/// archived or deleted (every other way of making a path is bounded by
+/// that length already).
+fn fits_when_moved(ctx: &Context, source: &SharePath, target: &SharePath) -> Result<(), Error> {
+    let read_error = |e: std::io::Error| Error::io(&e, "read", source);
+    let base = source.to_string().len();
+    let mut deepest = 0;
+    for entry in fs::walk(&ctx.config.root, source, true).map_err(read_error)? {
+        let entry = entry.map_err(read_error)?;
+        deepest = deepest.max(entry.path.to_string().len().saturating_sub(base));
+    }
+    if target.to_string().len() + deepest > MAX_PATH_BYTES {
+        return Err(Error::BadRequest(format!(
+            "`{source}` cannot be moved to `{target}`: paths inside it would grow past {MAX_PATH_BYTES} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// The past participle of `copy` or `move`, for messages.

@@ -28,7 +28,14 @@ pub enum PathError {
     Nul(String),
     /// The decoded bytes are not UTF-8 (400).
     InvalidUtf8(String),
+    /// Longer than any file system path can be (400); holds the start.
+    TooLong(String),
 }
+
+/// The longest path below the root, in bytes (Linux's `PATH_MAX`): the
+/// file system refuses longer ones anyway, and bounding it bounds the work
+/// of resolving symlinks along a path.
+pub const MAX_PATH_BYTES: usize = 4096;
 
 /// A validated path below the served root; the root itself has no segments.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -62,6 +69,11 @@ impl SharePath {
                 ".." => return Err(PathError::Traversal(path.to_owned())),
                 name => segments.push(name.to_owned()),
             }
+        }
+        let length: usize = segments.iter().map(|s| s.len() + 1).sum();
+        if length > MAX_PATH_BYTES {
+            let start: String = path.chars().take(60).collect();
+            return Err(PathError::TooLong(start));
         }
         Ok(SharePath { segments })
     }

@@ -378,3 +378,46 @@ fn names_inside_a_request_are_judged_where_their_links_lead_too() {
     let link = fs::symlink_metadata(root.join("sub/hello-link.txt")).unwrap();
     assert!(link.file_type().is_symlink(), "the link was replaced");
 }
+
+#[test]
+fn paths_too_long_for_any_file_system_are_refused_quickly() {
+    let server = server();
+    let deep = vec!["a"; 1500].join("/");
+    let huge = vec!["a"; 30_000].join("/");
+    for (method, target) in [
+        ("POST", format!("/api/1/{huge}?cmd=mkdir")),
+        ("POST", format!("/api/1/hello.txt?cmd=copy&dest=/{huge}")),
+        ("PUT", format!("/{huge}")),
+        ("GET", format!("/api/1/{huge}")),
+    ] {
+        let response = server.request(method, &target, Some(b""));
+        assert_eq!(
+            response.status,
+            400,
+            "{method} 30000 segments: {}",
+            response.text()
+        );
+        assert!(response.text().contains("too long"), "{}", response.text());
+    }
+    // Two trees 1500 levels deep each fit; one moved into the other would
+    // not, so the move is refused and both stay deletable.
+    for top in ["x", "y"] {
+        let made = server.request("POST", &format!("/api/1/{top}/{deep}?cmd=mkdir"), Some(b""));
+        assert_eq!(made.status, 204, "{}", made.text());
+    }
+    let moved = server.request(
+        "POST",
+        &format!("/api/1/y?cmd=move&dest=/x/{deep}"),
+        Some(b""),
+    );
+    assert_eq!(moved.status, 400, "{}", moved.text());
+    for top in ["x", "y"] {
+        let deleted = server.request("DELETE", &format!("/api/1/{top}"), None);
+        assert_eq!(deleted.status, 204, "{}", deleted.text());
+    }
+    assert!(
+        !server.stderr().contains("guest failed"),
+        "{}",
+        server.stderr()
+    );
+}

@@ -264,11 +264,28 @@ fn child_names(root: &Path, dir: &SharePath, show_hidden: bool) -> io::Result<Ve
 /// `None` when it leads out of the root (an absolute target, or more `..`
 /// than there are levels). Fails on a dangling link or a loop.
 pub fn resolve(root: &Path, path: &SharePath) -> io::Result<Option<SharePath>> {
-    // Segments still to walk, the next one last.
-    let mut todo: Vec<String> = path.segments().iter().rev().cloned().collect();
+    resolve_with(root, path, false)
+}
+
+/// Like [`resolve`], for a path that may not exist yet: from the first
+/// name of `path` itself that is missing, the rest is kept as it is (a
+/// missing name can hold no links). A dangling link still fails.
+pub fn resolve_new(root: &Path, path: &SharePath) -> io::Result<Option<SharePath>> {
+    resolve_with(root, path, true)
+}
+
+fn resolve_with(root: &Path, path: &SharePath, missing_ok: bool) -> io::Result<Option<SharePath>> {
+    // Segments still to walk, the next one last; each marked with whether
+    // it came from a link's target rather than from `path` itself.
+    let mut todo: Vec<(String, bool)> = path
+        .segments()
+        .iter()
+        .rev()
+        .map(|s| (s.clone(), false))
+        .collect();
     let mut done = SharePath::root();
     let mut hops = 0;
-    while let Some(segment) = todo.pop() {
+    while let Some((segment, from_link)) = todo.pop() {
         match segment.as_str() {
             "" | "." => continue,
             ".." if done.is_root() => return Ok(None),
@@ -280,7 +297,19 @@ pub fn resolve(root: &Path, path: &SharePath) -> io::Result<Option<SharePath>> {
         }
         let next = done.child(&segment);
         let host = next.under(root);
-        if !fs::symlink_metadata(&host)?.is_symlink() {
+        let meta = match fs::symlink_metadata(&host) {
+            // Link targets are walked before the rest of `path`, so what
+            // is left here is all `path`'s own, and missing too.
+            Err(err) if missing_ok && !from_link && err.kind() == io::ErrorKind::NotFound => {
+                done = next;
+                for (rest, _) in todo.drain(..).rev() {
+                    done = done.child(&rest);
+                }
+                return Ok(Some(done));
+            }
+            meta => meta?,
+        };
+        if !meta.is_symlink() {
             done = next;
             continue;
         }
@@ -298,7 +327,7 @@ pub fn resolve(root: &Path, path: &SharePath) -> io::Result<Option<SharePath>> {
                 "a link target that is not UTF-8",
             )
         })?;
-        todo.extend(target.split('/').rev().map(str::to_owned));
+        todo.extend(target.split('/').rev().map(|s| (s.to_owned(), true)));
     }
     Ok(Some(done))
 }

@@ -168,7 +168,9 @@ fn section_path(section: &Section) -> Result<SharePath, ParseError> {
     }
     SharePath::from_decoded(name).map_err(|e| match e {
         PathError::Traversal(_) => refuse(format!("`..` in section `[{name}]`")),
-        PathError::Nul(_) | PathError::InvalidUtf8(_) => refuse(format!("invalid path `[{name}]`")),
+        PathError::Nul(_) | PathError::InvalidUtf8(_) | PathError::TooLong(_) => {
+            refuse(format!("invalid path `[{name}]`"))
+        }
     })
 }
 
