@@ -455,6 +455,18 @@ mod tests {
             None
         );
         assert_eq!(resolve(&tree.0, &root).unwrap(), Some(root));
+
+        // A path that does not exist yet keeps its missing tail, through
+        // links before it; a dangling link is still an error.
+        let new = |p: &str| resolve_new(&tree.0, &SharePath::from_decoded(p).unwrap());
+        assert_eq!(
+            new("/linked-dir/new/deeper.txt").unwrap(),
+            Some(SharePath::from_decoded("/d/new/deeper.txt").unwrap())
+        );
+        assert_eq!(new("/climb.txt/x").unwrap(), None);
+        let dangling = new("/dangling/x.txt").unwrap_err();
+        assert_eq!(dangling.kind(), io::ErrorKind::NotFound);
+        assert!(resolve(&tree.0, &SharePath::from_decoded("/d/new").unwrap()).is_err());
     }
 
     #[test]
