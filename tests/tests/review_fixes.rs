@@ -237,6 +237,23 @@ fn huge_range_numbers_are_still_ranges() {
     assert_eq!(response.body, whole[1..]);
 }
 
+/// The upload answered by `response` went through the link `link` (under
+/// `root`) to `hello.txt`, which now holds `content`; the link stays.
+fn assert_written_through(
+    response: &integration_tests::Response,
+    root: &std::path::Path,
+    link: &str,
+    content: &[u8],
+) {
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert_eq!(fs::read(root.join("hello.txt")).unwrap(), content);
+    let meta = fs::symlink_metadata(root.join(link)).unwrap();
+    assert!(
+        meta.file_type().is_symlink(),
+        "the link {link} was replaced"
+    );
+}
+
 #[test]
 fn an_upload_over_a_link_is_judged_where_the_link_leads_and_keeps_the_link() {
     let server = server();
@@ -263,10 +280,7 @@ fn an_upload_over_a_link_is_judged_where_the_link_leads_and_keeps_the_link() {
     // Where the link is allowed, the content goes where it leads and the
     // link stays a link.
     let response = server.request("PUT", "/hello-link.txt", Some(b"new hello"));
-    assert_eq!(response.status, 204, "{}", response.text());
-    assert_eq!(fs::read(root.join("hello.txt")).unwrap(), b"new hello");
-    let link = fs::symlink_metadata(root.join("hello-link.txt")).unwrap();
-    assert!(link.file_type().is_symlink(), "the link was replaced");
+    assert_written_through(&response, &root, "hello-link.txt", b"new hello");
 }
 
 #[test]
@@ -373,10 +387,7 @@ fn names_inside_a_request_are_judged_where_their_links_lead_too() {
 
     // An allowed link is written through and stays a link.
     let response = upload_as("hello-link.txt");
-    assert_eq!(response.status, 204, "{}", response.text());
-    assert_eq!(fs::read(root.join("hello.txt")).unwrap(), b"taken over");
-    let link = fs::symlink_metadata(root.join("sub/hello-link.txt")).unwrap();
-    assert!(link.file_type().is_symlink(), "the link was replaced");
+    assert_written_through(&response, &root, "sub/hello-link.txt", b"taken over");
 }
 
 #[test]
