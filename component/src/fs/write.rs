@@ -132,10 +132,35 @@ pub fn create_dir_all(root: &Path, path: &SharePath) -> io::Result<()> {
 pub fn remove(root: &Path, path: &SharePath) -> io::Result<()> {
     let full = path.under(root);
     if fs::symlink_metadata(&full)?.is_dir() {
-        fs::remove_dir_all(full)
+        remove_tree(full)
     } else {
         fs::remove_file(full)
     }
+}
+
+/// Removes directory `dir` and all in it, depth first with a stack of its
+/// own: std's `remove_dir_all` recurses once per level, which a deep
+/// enough tree turns into a stack overflow in the guest. Symlinks inside
+/// are removed as links.
+fn remove_tree(dir: PathBuf) -> io::Result<()> {
+    // Folders still to empty (`false`), or emptied and to remove (`true`).
+    let mut todo = vec![(dir, false)];
+    while let Some((dir, emptied)) = todo.pop() {
+        if emptied {
+            fs::remove_dir(&dir)?;
+            continue;
+        }
+        todo.push((dir.clone(), true));
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                todo.push((entry.path(), false));
+            } else {
+                fs::remove_file(entry.path())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Renames `from` to `to`, replacing a file at `to`.
@@ -252,6 +277,21 @@ mod tests {
             remove(&root, &p("/a")).unwrap();
             assert_eq!(fs::read(root.join("keep.txt")).unwrap(), b"keep");
         }
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn removes_deep_trees_without_recursion_and_links_as_links() {
+        let root = root("deep");
+        let deep = vec!["d"; 1000].join("/");
+        fs::create_dir_all(root.join("t").join(&deep)).unwrap();
+        fs::write(root.join("t").join(&deep).join("f.txt"), b"x").unwrap();
+        fs::create_dir(root.join("kept")).unwrap();
+        fs::write(root.join("kept/k.txt"), b"k").unwrap();
+        std::os::unix::fs::symlink("../kept", root.join("t/link")).unwrap();
+        remove(&root, &p("/t")).unwrap();
+        assert!(!root.join("t").exists());
+        assert_eq!(fs::read(root.join("kept/k.txt")).unwrap(), b"k");
         fs::remove_dir_all(root).unwrap();
     }
 
