@@ -109,14 +109,26 @@ impl Context {
         }
     }
 
-    /// Checks `command` on `path` both as asked and where it really lives
-    /// (see [`Context::real`]), visibility included, and returns the real
-    /// path: a name inside a request (a multipart file name, `dir=`) can
-    /// lead through a symlink as well as the request's own path can.
-    pub fn require_resolved(&self, command: Command, path: &SharePath) -> Result<SharePath, Error> {
+    /// Checks `command` on `path` both as asked and where it really lives,
+    /// visibility included, and returns the real path: its symlinks
+    /// resolved, all of them when `follow_last` ([`Context::real`]), else
+    /// all but the entry itself, which is then acted on as a link
+    /// ([`Context::real_entry`]). So a symlink cannot carry a request — nor
+    /// a name inside one, such as a multipart file name or `dir=` — into a
+    /// stricter or hidden folder.
+    pub fn require_resolved(
+        &self,
+        command: Command,
+        path: &SharePath,
+        follow_last: bool,
+    ) -> Result<SharePath, Error> {
         self.require_visible(path)?;
         self.require(command, path)?;
-        let real = self.real(path)?;
+        let real = if follow_last {
+            self.real(path)?
+        } else {
+            self.real_entry(path)?
+        };
         if real != *path {
             self.require_visible(&real)?;
             self.require(command, &real)?;

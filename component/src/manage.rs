@@ -35,7 +35,7 @@ pub fn mkdir(ctx: &Context, path: &SharePath, name: Option<&str>) -> Result<Resp
     };
     // A `dir` may lead through a symlink: judged, and made, where it leads.
     let target = if name.is_some() {
-        ctx.require_resolved(Command::Mkdir, &target)?
+        ctx.require_resolved(Command::Mkdir, &target, true)?
     } else {
         ctx.require_visible(&target)?;
         target

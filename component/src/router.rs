@@ -302,27 +302,16 @@ fn dispatch_api(
     }
 }
 
-/// Checks `command` on `path` and returns where it really applies: the
-/// path with its symlinks resolved (all of them when `follow_last`, else
-/// all but the entry itself, which is then acted on as a link). The
-/// permission and the hidden rule must hold at both places, so a symlink
-/// cannot carry a request into a stricter or hidden folder.
+/// Checks `command` on `path` and returns where it really applies (see
+/// [`Context::require_resolved`]); commands on whole trees also need every
+/// section inside them to allow it.
 fn authorize(
     ctx: &Context,
     command: Command,
     path: &SharePath,
     follow_last: bool,
 ) -> Result<SharePath, Error> {
-    ctx.require(command, path)?;
-    let real = if follow_last {
-        ctx.real(path)?
-    } else {
-        ctx.real_entry(path)?
-    };
-    if real != *path {
-        ctx.require_visible(&real)?;
-        ctx.require(command, &real)?;
-    }
+    let real = ctx.require_resolved(command, path, follow_last)?;
     if matches!(command, Command::Delete | Command::Copy | Command::Move) {
         ctx.require_tree(command, path)?;
         ctx.require_tree(command, &real)?;

@@ -119,8 +119,8 @@ pub fn multipart(
             }
         }
         // A link of that name is written through, as a raw upload is.
-        let target =
-            ctx.require_resolved(Command::Upload, &dir.child(&part_name(&raw_name, dir)?))?;
+        let asked = dir.child(&part_name(&raw_name, dir)?);
+        let target = ctx.require_resolved(Command::Upload, &asked, true)?;
         if ctx.kind(&target)? == Some(Kind::Dir) {
             return Err(Error::BadRequest(format!("`{target}` is a directory")));
         }

@@ -270,24 +270,9 @@ async fn serve_connection(
     guest: Arc<Guest>,
     mut stop: watch::Receiver<()>,
 ) {
-    // Without this, small keep-alive responses wait ~40 ms for Nagle.
-    if let Err(err) = stream.set_nodelay(true) {
-        tracing::debug!("cannot set TCP_NODELAY for {remote}: {err}");
-    }
-    // The socket counts as writable again only when little of what was
-    // written is still unsent, so the write timeout below sees every bit
-    // of progress of a slow reader, not only a third of a multi-MiB
-    // buffer draining at once.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Err(err) = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LOW_WATER) {
-        tracing::debug!("cannot set TCP_NOTSENT_LOWAT for {remote}: {err}");
-    }
     let local = stream.local_addr().ok();
     let limits = guest.limits();
-    // A response that cannot be written for this long (the client stopped
-    // reading) fails, and its guest instance is let go.
-    let mut stream = TimeoutStream::new(stream);
-    stream.set_write_timeout(Some(limits.body_idle_timeout));
+    let stream = tune(stream, remote, limits.body_idle_timeout);
     let service = service_fn(move |request| {
         let guest = Arc::clone(&guest);
         async move { Ok::<_, Infallible>(handle_request(&guest, remote.ip(), local, request).await) }
@@ -313,6 +298,31 @@ async fn serve_connection(
         access_log::log_refused_head(remote.ip(), &err);
         tracing::debug!("connection from {remote}: {err}");
     }
+}
+
+/// Sets up an accepted socket: no Nagle delay, writes that fail after
+/// `write_timeout` without progress (a client that stopped reading lets go
+/// of its guest instance), and progress seen in small steps.
+fn tune(
+    stream: TcpStream,
+    remote: SocketAddr,
+    write_timeout: Duration,
+) -> TimeoutStream<TcpStream> {
+    // Without this, small keep-alive responses wait ~40 ms for Nagle.
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!("cannot set TCP_NODELAY for {remote}: {err}");
+    }
+    // The socket counts as writable again only when little of what was
+    // written is still unsent, so the write timeout sees every bit of
+    // progress of a slow reader, not only a third of a multi-MiB buffer
+    // draining at once.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(err) = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LOW_WATER) {
+        tracing::debug!("cannot set TCP_NOTSENT_LOWAT for {remote}: {err}");
+    }
+    let mut stream = TimeoutStream::new(stream);
+    stream.set_write_timeout(Some(write_timeout));
+    stream
 }
 
 /// Runs one request and wraps its response body for the access log.

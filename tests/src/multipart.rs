@@ -3,7 +3,11 @@
 //! a part whose content is too large to hold in memory.
 //!
 //! Layout (RFC 7578): each part is `--B CRLF headers CRLF CRLF content
-//! CRLF`, and the body ends with `--B-- CRLF`.
+//! CRLF`, and the body ends with `--B-- CRLF`. [`post`] sends a form.
+
+use std::net::SocketAddr;
+
+use crate::{Response, rawclient};
 
 /// A form being built.
 #[derive(Clone, Debug)]
@@ -95,6 +99,15 @@ pub fn streamed_file_head(boundary: &str, field: &str, filename: &str) -> Vec<u8
 /// `CRLF --B-- CRLF`.
 pub fn streamed_tail(boundary: &str) -> Vec<u8> {
     format!("\r\n--{boundary}--\r\n").into_bytes()
+}
+
+/// `POST target` to `addr` with `form` as the body (and its
+/// `Content-Type`), plus `headers`.
+pub fn post(addr: SocketAddr, target: &str, form: &Form, headers: &[(&str, &str)]) -> Response {
+    let content_type = form.content_type();
+    let mut all = vec![("Content-Type", content_type.as_str())];
+    all.extend_from_slice(headers);
+    rawclient::send(addr, "POST", target, &all, &form.body())
 }
 
 #[cfg(test)]

@@ -75,6 +75,16 @@ fn health_within(addr: SocketAddr, limit: Duration) -> String {
     answer
 }
 
+/// `GET /api/health` answers, but only after a while (at least 1 s): the
+/// one request slot was held until a timeout freed it. `held` says what
+/// it means if the answer came at once.
+fn health_once_the_slot_is_free(addr: SocketAddr, held: &str) {
+    let started = Instant::now();
+    health_within(addr, Duration::from_secs(20));
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(1), "{held} ({waited:?})");
+}
+
 /// The names of upload temporaries (`.httpuploader-*.part`) in `dir`.
 fn part_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -237,13 +247,7 @@ fn max_requests_caps_the_whole_server() {
     let addr = server.addr();
 
     // The one instance is taken: even another client waits for it.
-    let started = Instant::now();
-    health_within(addr, Duration::from_secs(20));
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "a second request ran beside the first ({:?})",
-        started.elapsed()
-    );
+    health_once_the_slot_is_free(addr, "a second request ran beside the first");
 }
 
 #[test]
@@ -410,13 +414,7 @@ fn a_client_that_stops_reading_a_download_lets_go_of_its_slot() {
     std::thread::sleep(Duration::from_millis(300));
 
     // The one instance is let go once writing to it has stalled that long.
-    let started = Instant::now();
-    health_within(addr, Duration::from_secs(20));
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "the stalled download did not hold its slot at all ({:?})",
-        started.elapsed()
-    );
+    health_once_the_slot_is_free(addr, "the stalled download did not hold its slot at all");
     drop(reader);
 }
 

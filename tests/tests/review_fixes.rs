@@ -10,7 +10,7 @@ use std::os::unix::fs::symlink;
 
 use integration_tests::Server;
 use integration_tests::inspect::json_error;
-use integration_tests::multipart::Form;
+use integration_tests::multipart::{self, Form};
 use integration_tests::rawclient;
 use integration_tests::snapshot::snapshot;
 
@@ -179,13 +179,7 @@ fn multipart_names_are_read_or_refused_never_dropped() {
         b"Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''caf%C3%A9.txt",
         b"star",
     );
-    let response = rawclient::send(
-        server.addr(),
-        "POST",
-        "/api/1/sub?cmd=upload",
-        &[("Content-Type", &form.content_type())],
-        &form.body(),
-    );
+    let response = multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]);
     assert_eq!(response.status, 204, "{}", response.text());
     assert_eq!(
         fs::read(server.root().join("sub/café.txt")).unwrap(),
@@ -196,13 +190,7 @@ fn multipart_names_are_read_or_refused_never_dropped() {
         b"Content-Disposition: form-data; name=\"f\"; filename=\"caf\xe9.txt\"",
         b"x",
     );
-    let response = rawclient::send(
-        server.addr(),
-        "POST",
-        "/api/1/sub?cmd=upload",
-        &[("Content-Type", &latin1.content_type())],
-        &latin1.body(),
-    );
+    let response = multipart::post(server.addr(), "/api/1/sub?cmd=upload", &latin1, &[]);
     assert_eq!(response.status, 400, "{}", response.text());
 }
 
@@ -295,13 +283,7 @@ fn upload_temporary_names_are_out_of_reach_even_with_hidden_names_shown() {
         .write("sub/.httpuploader-00000000000000ab.part", b"half");
     let before = snapshot(server.tree().base());
     let form = Form::new("XyZ").file("f", ".httpuploader-f.part", b"form");
-    let multipart = rawclient::send(
-        server.addr(),
-        "POST",
-        "/api/1/sub?cmd=upload",
-        &[("Content-Type", &form.content_type())],
-        &form.body(),
-    );
+    let multipart = multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]);
     let mut answers = vec![("multipart upload".to_owned(), multipart)];
     for (method, target) in [
         ("GET", "/sub/.httpuploader-00000000000000ab.part"),
@@ -346,13 +328,7 @@ fn names_inside_a_request_are_judged_where_their_links_lead_too() {
     let before = snapshot(&root);
     let upload_as = |name: &str| {
         let form = Form::new("XyZ").file("f", name, b"taken over");
-        rawclient::send(
-            server.addr(),
-            "POST",
-            "/api/1/sub?cmd=upload",
-            &[("Content-Type", &form.content_type())],
-            &form.body(),
-        )
+        multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[])
     };
     for (what, response, status) in [
         (

@@ -6,7 +6,7 @@
 use std::fs;
 
 use integration_tests::inspect::{encode_path, json_error, sha256_hex};
-use integration_tests::multipart::Form;
+use integration_tests::multipart::{self, Form};
 use integration_tests::payload::{pseudo_random, tricky_bytes};
 use integration_tests::rawclient;
 use integration_tests::snapshot::{assert_same, snapshot, temp_files};
@@ -19,14 +19,6 @@ const BOUNDARY: &str = "----httpuploaderBoundary7MA4YWxkTrZu0gW";
 fn upload_raw(server: &Server, target: &str, body: &[u8]) -> Response {
     let headers = [("Content-Type", "application/octet-stream")];
     rawclient::send(server.addr(), "POST", target, &headers, body)
-}
-
-/// `POST target` with `form`, plus `headers`.
-fn post_form(server: &Server, target: &str, form: &Form, headers: &[(&str, &str)]) -> Response {
-    let content_type = form.content_type();
-    let mut all = vec![("Content-Type", content_type.as_str())];
-    all.extend_from_slice(headers);
-    rawclient::send(server.addr(), "POST", target, &all, &form.body())
 }
 
 /// Asserts a `204 No Content` with no body.
@@ -311,7 +303,7 @@ fn multipart_upload_stores_every_file_byte_exact() {
         .file("f2", "big.bin", &big)
         .file("f3", "crlf end.txt", &crlf_end)
         .file("f4", "日本語 ü.txt", "名前\r\n".as_bytes());
-    let response = post_form(&server, "/api/1/sub?cmd=upload", &form, &[]);
+    let response = multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]);
     assert_204(&response, "multipart upload");
     assert_stored(&server, "sub/tricky.bin", &tricky);
     assert_stored(&server, "sub/big.bin", &big);
@@ -329,7 +321,7 @@ fn multipart_to_the_api_without_cmd_uploads_and_replaces() {
     let server = Server::start();
     let form = Form::new(BOUNDARY).file("file", "readme.txt", b"replaced by a form\n");
     assert_204(
-        &post_form(&server, "/api/1/sub", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub", &form, &[]),
         "POST without cmd",
     );
     assert_stored(&server, "sub/readme.txt", b"replaced by a form\n");
@@ -343,7 +335,7 @@ fn three_files_under_one_field_name_are_all_saved() {
         .file("files", "two.txt", b"second\r\n")
         .file("files", "three.bin", &pseudo_random(5, 5000));
     assert_204(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         "3 files",
     );
     assert_stored(&server, "sub/one.txt", b"first\r\n");
@@ -362,7 +354,7 @@ fn a_text_field_and_an_empty_file_input_save_nothing() {
         .text("note", "hello")
         .part(empty_input, b"");
     assert_204(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         "empty form",
     );
     assert_same(&before, &snapshot(server.tree().base()), "an empty form");
@@ -370,7 +362,7 @@ fn a_text_field_and_an_empty_file_input_save_nothing() {
     // The same beside a real file: only the file is saved.
     let form = form.file("file", "real.txt", b"real");
     assert_204(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         "mixed form",
     );
     let mut expected = before.clone();
@@ -389,7 +381,7 @@ fn an_empty_file_with_a_name_is_saved_empty() {
     let server = Server::start();
     let form = Form::new(BOUNDARY).file("file", "empty-upload.txt", b"");
     assert_204(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         "empty file",
     );
     assert_stored(&server, "sub/empty-upload.txt", b"");
@@ -408,7 +400,7 @@ fn unusable_file_names_refuse_the_whole_form() {
             .file("f", "good-before.txt", b"before")
             .file("f", bad, b"content")
             .file("f", "good-after.txt", b"after");
-        let response = post_form(&server, "/api/1/sub?cmd=upload", &form, &[]);
+        let response = multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]);
         json_error(&response, 400);
     }
     // A nameless part that has content is not an empty file input.
@@ -417,7 +409,7 @@ fn unusable_file_names_refuse_the_whole_form() {
         .file("f", "good-before.txt", b"before")
         .part(nameless, b"content without a name");
     json_error(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         400,
     );
     // A NUL in the file name.
@@ -426,7 +418,7 @@ fn unusable_file_names_refuse_the_whole_form() {
         .file("f", "good-before.txt", b"before")
         .part(nul, b"content");
     json_error(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         400,
     );
 
@@ -443,7 +435,7 @@ fn a_part_named_like_an_existing_directory_refuses_the_form() {
         b"would replace a directory",
     );
     json_error(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         400,
     );
     assert_same(&before, &snapshot(server.tree().base()), "part onto a dir");
@@ -457,23 +449,26 @@ fn multipart_to_a_web_address_redirects_browsers_and_answers_scripts_204() {
         "Accept",
         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     )];
-    let response = post_form(&server, "/sub", &form, &browser_accept);
+    let response = multipart::post(server.addr(), "/sub", &form, &browser_accept);
     assert_eq!(response.status, 303, "{}", response.text());
     assert_eq!(response.header("location"), Some("/sub/"));
     assert_stored(&server, "sub/from-browser.txt", b"browser");
 
     let form = Form::new(BOUNDARY).file("file", "from-script.txt", b"script");
-    assert_204(&post_form(&server, "/sub/", &form, &[]), "script upload");
+    assert_204(
+        &multipart::post(server.addr(), "/sub/", &form, &[]),
+        "script upload",
+    );
     assert_stored(&server, "sub/from-script.txt", b"script");
 
     let form = Form::new(BOUNDARY).file("file", "in-root.txt", b"root");
-    let response = post_form(&server, "/", &form, &browser_accept);
+    let response = multipart::post(server.addr(), "/", &form, &browser_accept);
     assert_eq!(response.status, 303, "{}", response.text());
     assert_eq!(response.header("location"), Some("/"));
     assert_stored(&server, "in-root.txt", b"root");
 
     let form = Form::new(BOUNDARY).file("file", "menu2.txt", b"caf");
-    let response = post_form(&server, &encode_path("/café"), &form, &browser_accept);
+    let response = multipart::post(server.addr(), &encode_path("/café"), &form, &browser_accept);
     assert_eq!(response.status, 303, "{}", response.text());
     assert_eq!(response.header("location"), Some("/caf%C3%A9/"));
     assert_stored(&server, "café/menu2.txt", b"caf");
@@ -485,11 +480,11 @@ fn multipart_into_a_missing_directory_is_404_and_into_a_file_is_400() {
     let before = snapshot(server.tree().base());
     let form = Form::new(BOUNDARY).file("file", "x.txt", b"x");
     for target in ["/api/1/nowhere?cmd=upload", "/nowhere", "/sub/nowhere/"] {
-        let response = post_form(&server, target, &form, &[]);
+        let response = multipart::post(server.addr(), target, &form, &[]);
         assert_eq!(response.status, 404, "{target}: {}", response.text());
     }
     for target in ["/api/1/hello.txt?cmd=upload", "/hello.txt"] {
-        let response = post_form(&server, target, &form, &[]);
+        let response = multipart::post(server.addr(), target, &form, &[]);
         assert_eq!(response.status, 400, "{target}: {}", response.text());
     }
     assert_same(&before, &snapshot(server.tree().base()), "bad form targets");
@@ -555,7 +550,7 @@ fn multipart_checksum_keeps_a_matching_file_and_refuses_a_mismatch() {
     let form = Form::new(BOUNDARY).file("file", "checked.txt", content);
     let target = format!("/api/1/sub?cmd=upload&checksum={}", sha256_hex(content));
     assert_204(
-        &post_form(&server, &target, &form, &[]),
+        &multipart::post(server.addr(), &target, &form, &[]),
         "matching checksum",
     );
     assert_stored(&server, "sub/checked.txt", content);
@@ -563,7 +558,7 @@ fn multipart_checksum_keeps_a_matching_file_and_refuses_a_mismatch() {
     let before = snapshot(server.tree().base());
     let form = Form::new(BOUNDARY).file("file", "unchecked.txt", content);
     let target = format!("/api/1/sub?cmd=upload&checksum={}", sha256_hex(b"other"));
-    json_error(&post_form(&server, &target, &form, &[]), 400);
+    json_error(&multipart::post(server.addr(), &target, &form, &[]), 400);
     assert_same(&before, &snapshot(server.tree().base()), "mismatched form");
 }
 
@@ -584,17 +579,25 @@ fn uploads_to_hidden_names_are_404_without_show_hidden() {
             .file("f", "visible.txt", b"v")
             .file("f", ".hidden-upload", b"h");
     json_error(
-        &post_form(&server, "/api/1/sub?cmd=upload", &into_sub, &[]),
-        404,
-    );
-    assert_eq!(post_form(&server, "/sub", &into_sub, &[]).status, 404);
-    let into_hidden = Form::new(BOUNDARY).file("f", "x.txt", b"x");
-    json_error(
-        &post_form(&server, "/api/1/.hidden?cmd=upload", &into_hidden, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &into_sub, &[]),
         404,
     );
     assert_eq!(
-        post_form(&server, "/.hidden/", &into_hidden, &[]).status,
+        multipart::post(server.addr(), "/sub", &into_sub, &[]).status,
+        404
+    );
+    let into_hidden = Form::new(BOUNDARY).file("f", "x.txt", b"x");
+    json_error(
+        &multipart::post(
+            server.addr(),
+            "/api/1/.hidden?cmd=upload",
+            &into_hidden,
+            &[],
+        ),
+        404,
+    );
+    assert_eq!(
+        multipart::post(server.addr(), "/.hidden/", &into_hidden, &[]).status,
         404
     );
     assert_same(&before, &snapshot(server.tree().base()), "hidden uploads");
@@ -610,7 +613,7 @@ fn with_show_hidden_hidden_names_can_be_uploaded() {
     assert_stored(&server, ".hidden/new.txt", b"raw");
     let form = Form::new(BOUNDARY).file("f", ".dotfile", b"dot");
     assert_204(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         "dotfile",
     );
     assert_stored(&server, "sub/.dotfile", b"dot");
@@ -645,10 +648,18 @@ allow = list
     );
     let form = Form::new(BOUNDARY).file("f", "new.txt", b"x");
     json_error(
-        &post_form(&server, &format!("/api/1{cafe}?cmd=upload"), &form, &[]),
+        &multipart::post(
+            server.addr(),
+            &format!("/api/1{cafe}?cmd=upload"),
+            &form,
+            &[],
+        ),
         403,
     );
-    assert_eq!(post_form(&server, &cafe, &form, &[]).status, 403);
+    assert_eq!(
+        multipart::post(server.addr(), &cafe, &form, &[]).status,
+        403
+    );
     // One forbidden target in a form refuses all of it.
     let form = Form::new(BOUNDARY).file("f", "allowed.txt", b"fine").file(
         "f",
@@ -656,10 +667,13 @@ allow = list
         b"not allowed here",
     );
     json_error(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         403,
     );
-    assert_eq!(post_form(&server, "/sub", &form, &[]).status, 403);
+    assert_eq!(
+        multipart::post(server.addr(), "/sub", &form, &[]).status,
+        403
+    );
     assert_same(
         &before,
         &snapshot(server.tree().base()),
@@ -669,7 +683,7 @@ allow = list
     // The rest of /sub still takes uploads.
     let form = Form::new(BOUNDARY).file("f", "allowed.txt", b"fine");
     assert_204(
-        &post_form(&server, "/api/1/sub?cmd=upload", &form, &[]),
+        &multipart::post(server.addr(), "/api/1/sub?cmd=upload", &form, &[]),
         "allowed",
     );
     assert_stored(&server, "sub/allowed.txt", b"fine");
