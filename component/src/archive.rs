@@ -20,7 +20,6 @@
 //! (or, if nothing was sent yet, a connection closed without an answer).
 
 use std::cell::Cell;
-use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -355,7 +354,7 @@ fn write_gz(sink: Sink<'_>, mut sources: Sources, cut: &Cut) -> io::Result<()> {
 /// Opens the file of `entry` for reading exactly its recorded length, in
 /// [`CHUNK`]-sized reads.
 fn open(root: &Path, entry: &ArchiveEntry) -> io::Result<impl Read> {
-    let (file, _) = fs::open_file(root, &entry.path).map_err(|e| in_entry(e, entry))?;
+    let (file, _) = fs::ReadFile::open(root, &entry.path).map_err(|e| in_entry(e, entry))?;
     let exact = Exact {
         file,
         left: entry.len,
@@ -374,7 +373,7 @@ fn copy_file(root: &Path, entry: &ArchiveEntry, out: &mut impl Write) -> io::Res
 /// Reads exactly the length an entry was recorded with: a file that
 /// shrinks is an error, a file that grows is taken as it was.
 struct Exact<'a> {
-    file: File,
+    file: fs::ReadFile,
     left: u64,
     entry: &'a ArchiveEntry,
 }
@@ -482,6 +481,7 @@ fn civil_from_days(days: u64) -> (u64, u8, u8) {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::fs::File;
     use std::io::Cursor;
     use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -8,7 +8,6 @@
 //! unchanged. Several ranges at once get the whole file (200), which
 //! RFC 9110 allows; a satisfiable range is never refused.
 
-use std::io::{Seek, SeekFrom};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::context::Context;
@@ -22,7 +21,7 @@ use crate::share_path::SharePath;
 /// the client may download).
 pub fn file(ctx: &Context, path: &SharePath, request: &Request) -> Result<Response, Error> {
     let (mut file, meta) =
-        fs::open_file(&ctx.config.root, path).map_err(|e| Error::io(&e, "read", path))?;
+        fs::ReadFile::open(&ctx.config.root, path).map_err(|e| Error::io(&e, "read", path))?;
     let validators = Validators::of(&meta);
     let mut headers = validators.headers();
     if validators.not_modified(request) {
@@ -63,7 +62,7 @@ pub fn file(ctx: &Context, path: &SharePath, request: &Request) -> Result<Respon
         }
     };
     if start > 0 {
-        file.seek(SeekFrom::Start(start))
+        file.seek_to(start)
             .map_err(|e| Error::io(&e, "read", path))?;
     }
     headers.push(("content-length".into(), len.to_string()));

@@ -3,8 +3,8 @@
 //! preopened directory and the sandbox refuses anything that would leave it
 //! (`..`, absolute or outward symlinks), which surfaces as an `io::Error`.
 
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -12,9 +12,11 @@ use sha2::{Digest, Sha256};
 
 use crate::share_path::SharePath;
 
+mod read;
 #[cfg(target_os = "wasi")]
 mod wasi_file;
 mod write;
+pub use read::ReadFile;
 pub use write::{
     TEMP_PREFIX, TEMP_SUFFIX, TempFile, copy_file, copy_stream, copy_tree, create_dir_all,
     is_temp_name, remove, rename,
@@ -110,24 +112,16 @@ pub fn read_dir(root: &Path, path: &SharePath, show_hidden: bool) -> io::Result<
     Ok(entries)
 }
 
-/// Opens a regular file for reading, with its metadata.
-pub fn open_file(root: &Path, path: &SharePath) -> io::Result<(File, Meta)> {
-    let file = File::open(path.under(root))?;
-    let meta = Meta::from_std(&file.metadata()?);
-    Ok((file, meta))
-}
-
 /// The SHA-256 of a file, as lower-case hex.
 pub fn sha256(root: &Path, path: &SharePath) -> io::Result<String> {
-    let (mut file, _) = open_file(root, path)?;
+    let (mut file, _) = ReadFile::open(root, path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0; CHUNK];
     loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
+        let chunk = file.read_chunk(CHUNK)?;
+        if chunk.is_empty() {
             break;
         }
-        hasher.update(&buf[..n]);
+        hasher.update(&chunk);
     }
     Ok(hex(&hasher.finalize()))
 }

@@ -2,12 +2,12 @@
 //! WASI so that every handler runs and tests natively. `wasi_glue.rs`
 //! converts to and from the real `wasi:http` resources.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 
 use serde_json::Value;
 
 use crate::error::reason;
+use crate::fs::ReadFile;
 
 /// The request methods the server tells apart.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub enum Body {
     /// A small body held in memory.
     Bytes(Vec<u8>),
     /// `len` bytes of an open file, from its current position.
-    File { file: File, len: u64 },
+    File { file: ReadFile, len: u64 },
     /// Produced while it is sent; its length is not known in advance.
     Stream(Producer),
 }

@@ -12,7 +12,7 @@ use wasi::io::streams::StreamError;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::fs::CHUNK;
+use crate::fs::{CHUNK, ReadFile};
 use crate::http::{Body, Method, Request, Response};
 use crate::router;
 
@@ -191,23 +191,19 @@ fn write_body(body: &OutgoingBody, content: Body) -> io::Result<()> {
     }
 }
 
-/// Sends `len` bytes of `file` in [`CHUNK`]-sized writes.
-fn copy_file(file: &mut std::fs::File, len: u64, out: &mut impl Write) -> io::Result<()> {
-    // No bigger than the file: zeroing a full chunk for a 4 KiB file is
-    // most of the cost of a small download.
-    let mut buf = vec![0; CHUNK.min(usize::try_from(len).unwrap_or(CHUNK))];
+/// Sends `len` bytes of `file`, each chunk as the host read it.
+fn copy_file(file: &mut ReadFile, len: u64, out: &mut impl Write) -> io::Result<()> {
     let mut left = len;
     while left > 0 {
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = file.read(&mut buf[..want])?;
-        if n == 0 {
+        let chunk = file.read_chunk(CHUNK.min(usize::try_from(left).unwrap_or(CHUNK)))?;
+        if chunk.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the file shrank while sent",
             ));
         }
-        out.write_all(&buf[..n])?;
-        left -= n as u64;
+        out.write_all(&chunk)?;
+        left -= chunk.len() as u64;
     }
     Ok(())
 }

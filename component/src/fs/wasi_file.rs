@@ -103,7 +103,7 @@ impl Write for WasiFile {
 
 /// The preopened directory that holds `path` (the longest match), and
 /// `path` relative to it.
-fn preopen_for(path: &Path) -> io::Result<(Descriptor, String)> {
+pub(super) fn preopen_for(path: &Path) -> io::Result<(Descriptor, String)> {
     let mut best: Option<(Descriptor, String, usize)> = None;
     for (descriptor, root) in get_directories() {
         let Ok(rest) = path.strip_prefix(&root) else {
@@ -118,7 +118,7 @@ fn preopen_for(path: &Path) -> io::Result<(Descriptor, String)> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no preopened directory holds it"))
 }
 
-fn to_io(code: ErrorCode) -> io::Error {
+pub(super) fn to_io(code: ErrorCode) -> io::Error {
     let kind = match code {
         ErrorCode::InsufficientSpace => io::ErrorKind::StorageFull,
         ErrorCode::Quota => io::ErrorKind::QuotaExceeded,
