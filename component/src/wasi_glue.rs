@@ -12,7 +12,6 @@ use wasi::io::streams::StreamError;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::fs::{CHUNK, ReadFile};
 use crate::http::{Body, Method, Request, Response};
 use crate::router;
 
@@ -180,7 +179,7 @@ fn write_body(body: &OutgoingBody, content: Body) -> io::Result<()> {
     match content {
         Body::Empty => {}
         Body::Bytes(bytes) => stream.write_all(&bytes)?,
-        Body::File { mut file, len } => copy_file(&mut file, len, &mut stream)?,
+        Body::File { mut file, len } => file.send_to(&stream, len)?,
         Body::Stream(produce) => produce(&mut stream)?,
     }
     // With Content-Length set, the host may close the stream once the last
@@ -189,21 +188,4 @@ fn write_body(body: &OutgoingBody, content: Body) -> io::Result<()> {
         Err(err) if err.kind() != io::ErrorKind::Other => Err(err),
         _ => Ok(()),
     }
-}
-
-/// Sends `len` bytes of `file`, each chunk as the host read it.
-fn copy_file(file: &mut ReadFile, len: u64, out: &mut impl Write) -> io::Result<()> {
-    let mut left = len;
-    while left > 0 {
-        let chunk = file.read_chunk(CHUNK.min(usize::try_from(left).unwrap_or(CHUNK)))?;
-        if chunk.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the file shrank while sent",
-            ));
-        }
-        out.write_all(&chunk)?;
-        left -= chunk.len() as u64;
-    }
-    Ok(())
 }

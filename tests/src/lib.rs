@@ -24,7 +24,7 @@ pub mod payload;
 pub mod rawclient;
 mod server;
 pub mod snapshot;
-mod socket;
+pub mod socket;
 mod tree;
 pub mod wire;
 
