@@ -77,10 +77,11 @@ const STACK_KEPT_RESIDENT: usize = 256 << 10;
 
 /// Response-body writes of the guest that wait for the socket before the
 /// next write blocks (wasmtime-wasi-http's default is 1). With room for a
-/// few, the guest reads ahead in the file while hyper sends: 1 GiB
-/// downloads went from ~1.9 to ~2.4 GB/s here (`just bench --only W1`).
-/// The guest writes at most 256 KiB at a time, so this holds at most
-/// 1 MiB per response.
+/// few, the file is read ahead while hyper sends: 1 GiB downloads went
+/// from ~1.9 to ~2.4 GB/s here (`just bench --only W1`). A file download
+/// writes at most 64 KiB at a time (one host read), other bodies at most
+/// wasmtime's 1 MiB write budget, so this holds 256 KiB to 4 MiB per
+/// response.
 const RESPONSE_CHUNKS_BUFFERED: usize = 4;
 
 /// Core wasm instances one component instance may hold (the Rust module
