@@ -88,7 +88,10 @@ impl Validators {
     }
 
     fn last_modified(&self) -> Option<String> {
-        self.modified.map(httpdate::fmt_http_date)
+        // A date past 9999 has no HTTP form: no Last-Modified then.
+        self.modified
+            .filter(|time| crate::format::is_writable_date(*time))
+            .map(httpdate::fmt_http_date)
     }
 
     fn headers(&self) -> Vec<(String, String)> {
@@ -163,7 +166,13 @@ enum RangeRequest {
 }
 
 fn parse_range(value: &str, size: u64) -> RangeRequest {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+    // The unit is case-insensitive (RFC 9110 §14.1).
+    let value = value.trim();
+    let Some(spec) = value
+        .get(..6)
+        .filter(|unit| unit.eq_ignore_ascii_case("bytes="))
+        .map(|_| &value[6..])
+    else {
         return RangeRequest::Whole;
     };
     if spec.contains(',') {
@@ -221,6 +230,10 @@ mod tests {
     #[test]
     fn ranges() {
         assert_eq!(parse_range("bytes=0-9", 100), Part(0, 9));
+        assert_eq!(parse_range("BYTES=0-9", 100), Part(0, 9));
+        assert_eq!(parse_range(" Bytes=1-2", 100), Part(1, 2));
+        assert_eq!(parse_range("bytés=1-2", 100), Whole);
+        assert_eq!(parse_range("items=1-2", 100), Whole);
         assert_eq!(parse_range("bytes=90-", 100), Part(90, 99));
         assert_eq!(parse_range("bytes=-10", 100), Part(90, 99));
         assert_eq!(parse_range("bytes=-1000", 100), Part(0, 99));
@@ -258,6 +271,24 @@ mod tests {
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
         request
+    }
+
+    #[test]
+    fn a_date_past_9999_gives_no_last_modified_and_no_panic() {
+        let y10k = UNIX_EPOCH + Duration::from_secs(253_402_300_800);
+        let meta = Meta {
+            kind: crate::fs::Kind::File,
+            len: 2,
+            modified: Some(y10k),
+            accessed: None,
+            created: None,
+        };
+        let v = Validators::of(&meta);
+        let headers = v.headers();
+        assert!(headers.iter().any(|(name, _)| name == "etag"));
+        assert!(!headers.iter().any(|(name, _)| name == "last-modified"));
+        let since = "Thu, 01 Jan 1970 00:00:00 GMT";
+        assert!(!v.not_modified(&request(&[("if-modified-since", since)])));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Text formats of the contract (§6): human sizes and ISO 8601 times, and
 //! the `Content-Disposition` header value for downloads (RFC 6266/5987).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -27,7 +28,21 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
 /// escaped (`\u{1b}`, `\u{a}`…) so a client-chosen name cannot forge lines or
 /// drive the terminal.
 pub fn log(message: &str) {
-    eprintln!("httpuploader: {}", escape_control(message));
+    // One write per line: instances that log at once do not cut into
+    // each other's lines.
+    let line = format!("httpuploader: {}\n", escape_control(message));
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// The last second the calendar formats here can write (9999-12-31
+/// 23:59:59 UTC); some file systems keep later modification times.
+const LAST_WRITABLE_SECOND: u64 = 253_402_300_799;
+
+/// Whether `time` can be written as an ISO 8601 or HTTP date (the years
+/// 1970 to 9999).
+pub fn is_writable_date(time: SystemTime) -> bool {
+    time.duration_since(UNIX_EPOCH)
+        .is_ok_and(|since| since.as_secs() <= LAST_WRITABLE_SECOND)
 }
 
 /// `text` with every control character written as `\u{..}`.
@@ -57,8 +72,9 @@ pub fn human_size(bytes: u64) -> String {
 /// A time in UTC as ISO 8601 with an explicit offset, with microseconds
 /// only when they are not zero: `2019-11-15T23:33:56.430384+00:00`.
 pub fn iso_time(time: SystemTime) -> String {
-    // humantime cannot format times before 1970; clamp them to the epoch.
-    let time = if time < UNIX_EPOCH { UNIX_EPOCH } else { time };
+    // humantime formats only the years 1970 to 9999; clamp to them.
+    let last = UNIX_EPOCH + Duration::from_secs(LAST_WRITABLE_SECOND);
+    let time = time.clamp(UNIX_EPOCH, last);
     let micros = time
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_micros());
@@ -95,6 +111,17 @@ pub fn content_disposition(name: &str) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn times_past_year_9999_are_clamped_not_a_panic() {
+        let y10k = UNIX_EPOCH + Duration::from_secs(LAST_WRITABLE_SECOND + 1);
+        assert!(!is_writable_date(y10k));
+        assert!(is_writable_date(y10k - Duration::from_secs(1)));
+        assert_eq!(iso_time(y10k), "9999-12-31T23:59:59+00:00");
+        let far = UNIX_EPOCH + Duration::from_secs(1 << 40);
+        assert_eq!(iso_time(far), "9999-12-31T23:59:59+00:00");
+        assert_eq!(iso_time(UNIX_EPOCH), "1970-01-01T00:00:00+00:00");
+    }
 
     #[test]
     fn log_lines_cannot_carry_control_characters() {

@@ -361,6 +361,11 @@ fn check_target(
     } else {
         stat(ctx, path)?.kind
     };
+    // Sockets, pipes and devices are never served or listed: to the
+    // client they do not exist.
+    if kind == Kind::Other {
+        return Err(Error::NotFound(format!("`{path}` does not exist")));
+    }
     let fits = match target {
         Target::Dir => kind == Kind::Dir,
         Target::File => kind == Kind::File,

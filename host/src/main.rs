@@ -14,6 +14,7 @@ mod guest;
 mod limits;
 mod permissions;
 mod server;
+mod write_deadline;
 
 use clap::Parser;
 use std::io::IsTerminal;

@@ -14,6 +14,7 @@ use crate::access_log::{self, Entry, LoggedBody, RequestLine};
 use crate::cli::Settings;
 use crate::guest::{Guest, GuestSettings, plain_text};
 use crate::permissions::Snapshot;
+use crate::write_deadline::WriteDeadline;
 use anyhow::{Context, Result};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -30,7 +31,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio_io_timeout::TimeoutStream;
+
 use tracing::Instrument;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
@@ -300,14 +301,10 @@ async fn serve_connection(
     }
 }
 
-/// Sets up an accepted socket: no Nagle delay, writes that fail after
-/// `write_timeout` without progress (a client that stopped reading lets go
-/// of its guest instance), and progress seen in small steps.
-fn tune(
-    stream: TcpStream,
-    remote: SocketAddr,
-    write_timeout: Duration,
-) -> TimeoutStream<TcpStream> {
+/// Sets up an accepted socket: no Nagle delay, and writes that fail after
+/// `write_timeout` in which the client acknowledged nothing (a client that
+/// stopped reading lets go of its guest instance).
+fn tune(stream: TcpStream, remote: SocketAddr, write_timeout: Duration) -> WriteDeadline {
     // Without this, small keep-alive responses wait ~40 ms for Nagle.
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!("cannot set TCP_NODELAY for {remote}: {err}");
@@ -320,9 +317,7 @@ fn tune(
     if let Err(err) = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LOW_WATER) {
         tracing::debug!("cannot set TCP_NOTSENT_LOWAT for {remote}: {err}");
     }
-    let mut stream = TimeoutStream::new(stream);
-    stream.set_write_timeout(Some(write_timeout));
-    stream
+    WriteDeadline::new(stream, write_timeout)
 }
 
 /// Runs one request and wraps its response body for the access log.

@@ -310,3 +310,33 @@ fn a_client_that_leaves_mid_download_leaves_the_server_serving() {
     assert_eq!(again.status, 200);
     assert!(again.body == content);
 }
+
+#[test]
+fn a_named_pipe_does_not_exist_on_any_address() {
+    let builder = Server::builder();
+    let pipe = builder.tree().root().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    let server = builder.start();
+    for target in [
+        "/api/1/pipe",
+        "/api/1/pipe?cmd=download",
+        "/api/1/pipe?cmd=info",
+        "/api/1/pipe?cmd=checksum",
+    ] {
+        let extra = json_error(&server.get(target), 404);
+        assert!(
+            extra.contains("pipe"),
+            "{target}: extra names the path: {extra}"
+        );
+    }
+    let delete = server.request("DELETE", "/api/1/pipe", None);
+    json_error(&delete, 404);
+    assert_eq!(server.get("/pipe").status, 404);
+    let listing = server.get("/api/1/").text();
+    assert!(!listing.contains("\"pipe\""), "{listing}");
+    assert!(pipe.exists(), "the pipe was removed");
+}

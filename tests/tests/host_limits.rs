@@ -460,3 +460,44 @@ fn a_slow_but_steady_reader_gets_the_whole_download() {
     );
     assert!(answer[body_at..] == content[..], "the body differs");
 }
+
+#[test]
+fn a_reader_slower_than_the_buffers_drain_still_counts_as_moving() {
+    // ~128 KB/s against a 1 s idle timeout: the socket is writable again
+    // only after ~190 KiB were taken (TCP_NOTSENT_LOWAT), more than this
+    // reader takes in a second; its acknowledgements show it moving.
+    let content: Vec<u8> = (0..8u32 << 20).map(|i| (i % 253) as u8).collect();
+    let builder = Server::builder().args(["--idle-timeout", "1s"]);
+    builder.tree().write("slow.bin", &content);
+    let server = builder.start();
+    let addr = server.addr();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    let request = format!("GET /slow.bin HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    let mut piece = vec![0u8; 6400];
+    let slow_until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < slow_until {
+        match stream.read(&mut piece).expect("read slowly") {
+            0 => break,
+            n => answer.extend_from_slice(&piece[..n]),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stream.read_to_end(&mut answer).expect("read the rest");
+    let body_at = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    assert_eq!(
+        answer.len() - body_at,
+        content.len(),
+        "a slow reader was cut off"
+    );
+    assert!(answer[body_at..] == content[..], "the body differs");
+}

@@ -15,8 +15,12 @@
 use std::io::{self, Read};
 use std::path::Path;
 
-use super::Meta;
+use super::{Kind, Meta};
 use crate::share_path::SharePath;
+
+fn not_a_file() -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, "not a regular file")
+}
 
 /// A file opened for reading at a running offset.
 pub struct ReadFile {
@@ -24,10 +28,15 @@ pub struct ReadFile {
 }
 
 impl ReadFile {
-    /// Opens `path` under `root` (symlinks followed, within the sandbox),
-    /// with the metadata of what was opened.
+    /// Opens the regular file `path` under `root` (symlinks followed,
+    /// within the sandbox), with the metadata of what was opened. Anything
+    /// else found there, even if it was swapped in after the caller looked,
+    /// is `NotFound`.
     pub fn open(root: &Path, path: &SharePath) -> io::Result<(ReadFile, Meta)> {
         let (inner, meta) = imp::Inner::open(&path.under(root))?;
+        if meta.kind != Kind::File {
+            return Err(not_a_file());
+        }
         Ok((ReadFile { inner }, meta))
     }
 
@@ -74,6 +83,7 @@ mod imp {
     use wasi::io::streams::{OutputStream, StreamError};
 
     use super::super::wasi_file::{preopen_for, to_io};
+
     use crate::fs::{Kind, Meta};
 
     /// Why a splice into `out` stopped: the client's side if `out` is
@@ -99,6 +109,16 @@ mod imp {
             let descriptor = if relative.is_empty() {
                 preopen
             } else {
+                // Opening a named pipe waits for a writer, and WASI has no
+                // non-blocking open: look right before opening, so the
+                // window for swapping one in is as short as it can be
+                // (README, "What a local user of the folder can do").
+                let found = preopen
+                    .stat_at(PathFlags::SYMLINK_FOLLOW, &relative)
+                    .map_err(to_io)?;
+                if found.type_ != DescriptorType::RegularFile {
+                    return Err(super::not_a_file());
+                }
                 preopen
                     .open_at(
                         PathFlags::SYMLINK_FOLLOW,
