@@ -112,7 +112,7 @@ fn api_rest(raw_path: &str) -> Option<&str> {
 }
 
 /// Whether errors on this target are rendered as JSON.
-fn is_api(target: &str) -> bool {
+pub fn is_api(target: &str) -> bool {
     let raw_path = target.split_once('?').map_or(target, |(p, _)| p);
     api_rest(raw_path).is_some()
 }

@@ -46,9 +46,11 @@ mod export {
 impl bindings::exports::wasi::http::incoming_handler::Guest for Component {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let head_only = matches!(request.method(), wasi::http::types::Method::Head);
+        let request = convert_request(request);
         let response = match load_context() {
-            Ok(ctx) => router::handle(&ctx, convert_request(request)),
-            Err(err) => router::render_error(&err, true),
+            Ok(ctx) => router::handle(&ctx, request),
+            // As every error: JSON on API addresses, a page elsewhere.
+            Err(err) => router::render_error(&err, router::is_api(&request.target)),
         };
         send(response, out, head_only);
     }

@@ -74,3 +74,16 @@ fn answers_many_requests_alike() {
         assert_eq!(server.get("/api/1/missing").status, 404, "round {round}");
     }
 }
+
+#[test]
+fn an_invalid_permissions_file_is_500_as_json_or_as_a_page() {
+    let ini = "[DEFAULT]\nallow = list, uplaod\n";
+    let server = Server::builder().config(ini).start_wasmtime_serve();
+    let extra = json_error(&server.get("/api/1/"), 500);
+    assert!(extra.contains("permissions file"), "{extra}");
+    let page = server.get("/hello.txt");
+    assert_eq!(page.status, 500);
+    let kind = page.header("content-type").unwrap_or_default();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(page.text().contains("permissions file"), "{}", page.text());
+}
