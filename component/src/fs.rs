@@ -22,7 +22,7 @@ pub use write::{
     is_temp_name, remove, rename,
 };
 
-/// Bytes read per call when hashing or sending a file.
+/// Bytes read per call when hashing, archiving or copying a file.
 pub const CHUNK: usize = 256 * 1024;
 
 /// What a path is.

@@ -22,9 +22,10 @@ pub mod inspect;
 pub mod multipart;
 pub mod payload;
 pub mod rawclient;
+pub mod rawget;
 mod server;
 pub mod snapshot;
-pub mod socket;
+mod socket;
 mod tree;
 pub mod wire;
 

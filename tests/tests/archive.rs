@@ -10,13 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use integration_tests::inspect::{disposition_filename, encode_path, json_error, sha256_hex};
+use integration_tests::rawget::RawGet;
 use integration_tests::{HIDDEN_FILES, OUTSIDE_LINKS, OUTSIDE_SECRET, Server, ServerBuilder};
 use serde_json::Value;
 
@@ -25,9 +24,6 @@ const ALLOW_ALL: &str = "[DEFAULT]\nallow = all\n";
 
 /// Bound on the server's peak resident set size (`VmHWM`), in KiB.
 const PEAK_RSS_LIMIT_KIB: u64 = 64 * 1024;
-
-/// How long one socket read may stall.
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The folders of the 45-level path the tree gets.
 fn deep_dirs() -> String {
@@ -398,65 +394,6 @@ fn archive_and_compress_need_their_permission() {
     assert_eq!(sub.keys().collect::<Vec<_>>(), ["deeper"]);
 }
 
-/// A raw `GET` on its own connection: the head, then the body as sent
-/// (still chunked), read in pieces.
-struct RawGet {
-    stream: TcpStream,
-    head: String,
-    /// Body bytes read along with the head.
-    body: Vec<u8>,
-}
-
-impl RawGet {
-    fn send(server: &Server, target: &str) -> RawGet {
-        let mut stream = TcpStream::connect(server.addr()).expect("connect");
-        stream
-            .set_read_timeout(Some(IO_TIMEOUT))
-            .expect("read timeout");
-        let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut raw = Vec::new();
-        let mut buf = [0; 64 * 1024];
-        let end = loop {
-            let n = stream.read(&mut buf).expect("read the head");
-            assert!(n > 0, "closed before the head ended");
-            raw.extend_from_slice(&buf[..n]);
-            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end;
-            }
-        };
-        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-        let body = raw[end + 4..].to_vec();
-        RawGet { stream, head, body }
-    }
-
-    /// Reads until at least `len` body bytes have arrived.
-    fn read_at_least(&mut self, len: usize) {
-        let mut buf = [0; 64 * 1024];
-        while self.body.len() < len {
-            let n = self.stream.read(&mut buf).expect("read the body");
-            assert!(n > 0, "closed after {} body bytes", self.body.len());
-            self.body.extend_from_slice(&buf[..n]);
-        }
-    }
-
-    /// Reads until the server closes the connection (or it breaks).
-    fn read_to_close(&mut self) {
-        let mut buf = [0; 256 * 1024];
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => self.body.extend_from_slice(&buf[..n]),
-            }
-        }
-    }
-
-    /// Whether the chunked body ended properly, with its last chunk.
-    fn finished(&self) -> bool {
-        self.body.ends_with(b"\r\n0\r\n\r\n")
-    }
-}
-
 /// Decodes a complete chunked body.
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
@@ -500,7 +437,7 @@ fn a_one_gib_folder_streams_in_constant_memory() {
     let server = builder.start();
 
     let started = Instant::now();
-    let mut get = RawGet::send(&server, "/api/1/stream?cmd=archive");
+    let mut get = RawGet::send(&server, "/api/1/stream?cmd=archive", &[]);
     assert!(get.head.starts_with("http/1.1 200"), "{}", get.head);
     assert!(
         get.head.contains("transfer-encoding: chunked"),
@@ -535,7 +472,11 @@ fn a_file_that_fails_mid_archive_breaks_the_transfer() {
     let server = builder.start();
 
     for kind in ["zip", "tar.gz"] {
-        let mut get = RawGet::send(&server, &format!("/api/1/cut?cmd=archive&format={kind}"));
+        let mut get = RawGet::send(
+            &server,
+            &format!("/api/1/cut?cmd=archive&format={kind}"),
+            &[],
+        );
         assert!(get.head.starts_with("http/1.1 200"), "{}", get.head);
         // The server cannot be more than the socket buffers ahead of us,
         // far less than 64 MiB: shrink the file under it.

@@ -3,13 +3,11 @@
 //! an RFC 6266 / 5987 `Content-Disposition` (contract §3 download).
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use integration_tests::inspect::{decode, disposition_filename, encode_path, json_error};
 use integration_tests::payload::pseudo_random;
-use integration_tests::socket::connect;
+use integration_tests::rawget::RawGet;
 use integration_tests::{Server, visible_files};
 
 /// Whether a file has a web address: files under the root folder `api`
@@ -216,39 +214,6 @@ fn download_not_permitted_is_403_json() {
     );
 }
 
-/// Sends `GET target` on a connection of its own and reads the head and
-/// at least `at_least` body bytes; returns the socket, `Content-Length`
-/// and the body bytes read so far.
-fn start_download(
-    server: &Server,
-    target: &str,
-    headers: &str,
-    at_least: usize,
-) -> (TcpStream, u64, Vec<u8>) {
-    let mut stream = connect(server.addr(), Duration::from_secs(30));
-    let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut raw = Vec::new();
-    let mut buf = vec![0; 64 * 1024];
-    let mut head_end = None;
-    while head_end.is_none_or(|end| raw.len() < end + at_least) {
-        let n = stream.read(&mut buf).expect("read the answer");
-        assert!(n > 0, "closed after {} bytes", raw.len());
-        raw.extend_from_slice(&buf[..n]);
-        head_end =
-            head_end.or_else(|| raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4));
-    }
-    let end = head_end.expect("a head");
-    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-    assert!(head.starts_with("http/1.1 20"), "{head}");
-    let length = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no content-length in {head}"));
-    (stream, length, raw[end..].to_vec())
-}
-
 #[test]
 fn a_file_that_shrinks_while_sent_cuts_the_transfer_short() {
     let builder = Server::builder();
@@ -257,10 +222,12 @@ fn a_file_that_shrinks_while_sent_cuts_the_transfer_short() {
     let server = builder.start();
 
     for (target, headers) in [
-        ("/shrinks.bin", ""),
-        ("/api/1/shrinks.bin", "Range: bytes=1000-\r\n"),
+        ("/shrinks.bin", &[][..]),
+        ("/api/1/shrinks.bin", &[("Range", "bytes=1000-")][..]),
     ] {
-        let (mut stream, length, mut body) = start_download(&server, target, headers, 64 * 1024);
+        let mut get = RawGet::send(&server, target, headers);
+        assert!(get.head.starts_with("http/1.1 20"), "{}", get.head);
+        get.read_at_least(64 * 1024);
         // The server cannot be more than the socket buffers ahead of us,
         // far less than 64 MiB: cut the file under it.
         File::options()
@@ -268,17 +235,12 @@ fn a_file_that_shrinks_while_sent_cuts_the_transfer_short() {
             .open(&victim)
             .and_then(|f| f.set_len(1000))
             .expect("truncate the file");
-        let mut buf = vec![0; 256 * 1024];
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => body.extend_from_slice(&buf[..n]),
-            }
-        }
+        get.read_to_close();
+        let length = get.content_length();
         assert!(
-            (body.len() as u64) < length,
+            (get.body.len() as u64) < length,
             "{target}: {} of {length} bytes, as if complete",
-            body.len()
+            get.body.len()
         );
         fs::write(&victim, &content).expect("restore the file");
     }
@@ -299,8 +261,9 @@ fn a_client_that_leaves_mid_download_leaves_the_server_serving() {
     builder.tree().write("big.bin", &content);
     let server = builder.start();
     for _ in 0..8 {
-        let (stream, _, _) = start_download(&server, "/big.bin", "", 64 * 1024);
-        drop(stream);
+        let mut get = RawGet::send(&server, "/big.bin", &[]);
+        get.read_at_least(64 * 1024);
+        drop(get);
     }
     let log = server.wait_for_stderr(Duration::from_secs(10), |log| {
         log.matches("response body cut off").count() >= 8

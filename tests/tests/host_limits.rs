@@ -418,10 +418,11 @@ fn a_client_that_stops_reading_a_download_lets_go_of_its_slot() {
     drop(reader);
 }
 
-#[test]
-fn a_slow_but_steady_reader_gets_the_whole_download() {
-    // Bigger than the socket buffers, so the server waits on this reader.
-    let content: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+/// Starts a server with a 1 s idle timeout sharing an 8 MiB file (more
+/// than the socket buffers hold, so the server waits on its reader), and
+/// asks for it; returns the server, the connection and the content.
+fn slow_download_started(step: u32) -> (Server, TcpStream, Vec<u8>) {
+    let content: Vec<u8> = (0..8u32 << 20).map(|i| (i % step) as u8).collect();
     let builder = Server::builder().args(["--idle-timeout", "1s"]);
     builder.tree().write("slow.bin", &content);
     let server = builder.start();
@@ -432,6 +433,24 @@ fn a_slow_but_steady_reader_gets_the_whole_download() {
         .expect("read timeout");
     let request = format!("GET /slow.bin HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).expect("send");
+    (server, stream, content)
+}
+
+/// Checks that `answer` is a 200 carrying exactly `content`.
+fn assert_whole_download(answer: &[u8], content: &[u8], cut_off: &str) {
+    let body_at = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    assert_eq!(answer.len() - body_at, content.len(), "{cut_off}");
+    assert!(answer[body_at..] == content[..], "the body differs");
+}
+
+#[test]
+fn a_slow_but_steady_reader_gets_the_whole_download() {
+    let (_server, mut stream, content) = slow_download_started(251);
     // About 1 MB/s: far slower than the server sends, never idle for long.
     let mut answer = Vec::new();
     let mut piece = vec![0u8; 32 * 1024];
@@ -447,18 +466,7 @@ fn a_slow_but_steady_reader_gets_the_whole_download() {
         }
         std::thread::sleep(Duration::from_millis(30));
     }
-    let body_at = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a response head")
-        + 4;
-    assert!(answer.starts_with(b"HTTP/1.1 200"));
-    assert_eq!(
-        answer.len() - body_at,
-        content.len(),
-        "a steady reader was cut off"
-    );
-    assert!(answer[body_at..] == content[..], "the body differs");
+    assert_whole_download(&answer, &content, "a steady reader was cut off");
 }
 
 #[test]
@@ -466,17 +474,7 @@ fn a_reader_slower_than_the_buffers_drain_still_counts_as_moving() {
     // ~128 KB/s against a 1 s idle timeout: the socket is writable again
     // only after ~190 KiB were taken (TCP_NOTSENT_LOWAT), more than this
     // reader takes in a second; its acknowledgements show it moving.
-    let content: Vec<u8> = (0..8u32 << 20).map(|i| (i % 253) as u8).collect();
-    let builder = Server::builder().args(["--idle-timeout", "1s"]);
-    builder.tree().write("slow.bin", &content);
-    let server = builder.start();
-    let addr = server.addr();
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("read timeout");
-    let request = format!("GET /slow.bin HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).expect("send");
+    let (_server, mut stream, content) = slow_download_started(253);
     let mut answer = Vec::new();
     let mut piece = vec![0u8; 6400];
     let slow_until = Instant::now() + Duration::from_secs(5);
@@ -488,16 +486,5 @@ fn a_reader_slower_than_the_buffers_drain_still_counts_as_moving() {
         std::thread::sleep(Duration::from_millis(50));
     }
     stream.read_to_end(&mut answer).expect("read the rest");
-    let body_at = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a response head")
-        + 4;
-    assert!(answer.starts_with(b"HTTP/1.1 200"));
-    assert_eq!(
-        answer.len() - body_at,
-        content.len(),
-        "a slow reader was cut off"
-    );
-    assert!(answer[body_at..] == content[..], "the body differs");
+    assert_whole_download(&answer, &content, "a slow reader was cut off");
 }
